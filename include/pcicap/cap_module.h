@@ -1,0 +1,162 @@
+/*
+ * pcicap capability-module ABI.
+ *
+ * A capability module is a shared object named pci_cap-0xNN.so (or
+ * pci_cap-0xNN-VVVVDDDD.so for one vendor/device), loaded on demand by
+ * pci_device_read_cap() from PCI_CAP_MODULE_DIR. It exports exactly one
+ * symbol, `pcicap_cap_module_entry`, of type pcicap_cap_module_t, defined
+ * with PCICAP_MODULE_REGISTER(). Everything a module needs from the device
+ * it asks of the core through the pcicap_host_t table reachable from each
+ * capability instance, so modules link against nothing but libc.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef PCICAP_CAP_MODULE_H
+#define PCICAP_CAP_MODULE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <pci/pci.h>
+#include <pcicap/backend.h>
+#include <pcicap/pcicap.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI major version; a module built for another is refused with
+ *  PCI_ERR_MOD_COMPAT. Both structs below only ever grow at the end. */
+#define PCICAP_MODULE_ABI_VERSION 1u
+#define PCICAP_MODULE_ENTRY_SYMBOL "pcicap_cap_module_entry"
+
+typedef struct pcicap_host pcicap_host_t;
+
+/**
+ * One capability of one device, as the core tracks it (one per device and
+ * capability offset, living as long as the device does). The fields shown
+ * are read-only for the module; the core keeps private fields after them.
+ */
+typedef struct pcicap_capinst {
+	const pcicap_host_t *host; /**< the core's services */
+	pci_bdf_t bdf;             /**< the device */
+	uint_t offset;             /**< config offset of the capability */
+	pci_capid_t capid;         /**< its ID */
+	void *state;               /**< state_size bytes for the module, zeroed at creation */
+} pcicap_capinst_t;
+
+/**
+ * Services of the core. Access calls are ISR-safe (no allocation, no
+ * sleeping lock) and are counted by the backend like any other access.
+ * Config calls reach the whole config space without the write protection
+ * that pci_device_cfg_wr*() applies: the module owns its capability.
+ */
+struct pcicap_host {
+	uint32_t struct_size;
+	/** Config read/write of @p width 1, 2 or 4 bytes, naturally aligned. */
+	pci_err_t (*cfg_rd)(const pcicap_capinst_t *ci, uint_t off, uint_t width, uint32_t *val);
+	pci_err_t (*cfg_wr)(const pcicap_capinst_t *ci, uint_t off, uint_t width, uint32_t val);
+	/** BAR memory read/write of @p width 1, 2, 4 or 8 bytes. */
+	pci_err_t (*bar_rd)(const pcicap_capinst_t *ci, int bar, uint64_t off, uint_t width,
+			    uint64_t *val);
+	pci_err_t (*bar_wr)(const pcicap_capinst_t *ci, int bar, uint64_t off, uint_t width,
+			    uint64_t val);
+	/** Describe a BAR (size, type); PCI_ERR_ENOENT when not implemented. */
+	pci_err_t (*bar_info)(const pcicap_capinst_t *ci, int bar, pci_ba_t *ba);
+	/** Read-only live view of BAR memory (NULL op in the backend:
+	 *  PCI_ERR_ENOTSUP). */
+	pci_err_t (*bar_map)(const pcicap_capinst_t *ci, int bar, uint64_t off, uint64_t len,
+			     const volatile void **p);
+	pci_err_t (*bar_unmap)(const pcicap_capinst_t *ci, const volatile void *p, uint64_t len);
+	/** Interrupt messages from the backend (all or nothing). */
+	pci_err_t (*irq_alloc)(const pcicap_capinst_t *ci, uint_t n, uint_t flags,
+			       pcicap_irq_msg_t *out);
+	pci_err_t (*irq_free)(const pcicap_capinst_t *ci, const pci_irq_t *irqs, uint_t n);
+	/** True when the backend programs messages itself (then use
+	 *  msg_enable/msg_disable instead of irq_alloc + register writes). */
+	bool (*backend_programs_msgs)(const pcicap_capinst_t *ci);
+	pci_err_t (*msg_enable)(const pcicap_capinst_t *ci, pcicap_irq_kind_t kind, uint_t nentries,
+				const int_t *entry_slot, uint_t nslots, pci_irq_t *irqs);
+	pci_err_t (*msg_disable)(const pcicap_capinst_t *ci, pcicap_irq_kind_t kind);
+	/** Set the IRQs that pci_device_read_irq() reports for the device, in
+	 *  slot order (n = 0 clears them). */
+	pci_err_t (*set_irqs)(const pcicap_capinst_t *ci, const pci_irq_t *irqs, uint_t n);
+	/** PCI_ERR_OK, PCI_ERR_ENODEV or PCI_ERR_DEV_NOT_AVAIL. ISR-safe. */
+	pci_err_t (*present)(const pcicap_capinst_t *ci);
+	/** Whether some capability with @p capid on the same device is enabled
+	 *  (for MSI/MSI-X mutual exclusion). */
+	bool (*cap_enabled)(const pcicap_capinst_t *ci, pci_capid_t capid);
+	/** Log through the library's handler. */
+	void (*log)(const pcicap_capinst_t *ci, pcicap_log_level_t level, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+	/** Check a (hdl, cap) pair handed to a module call: the handle is live,
+	 *  attached to the capability's device, and (when @p need_owner) an
+	 *  owner. Yields the instance. ISR-safe. PCI_ERR_EINVAL (bad handle or
+	 *  cap, other device), PCI_ERR_NOT_OWNER, PCI_ERR_ENODEV. */
+	pci_err_t (*check)(pci_cap_t cap, pci_devhdl_t hdl, bool need_owner,
+			   pcicap_capinst_t **ci);
+	/** The module's private bytes in a pci_cap_t (cap_priv_size of them),
+	 *  NULL for a cap that is not a valid object of this module. */
+	void *(*cap_priv)(pci_cap_t cap);
+};
+
+/** Module flags. */
+enum {
+	/** The capability cannot be switched: enable answers
+	 *  PCI_ERR_EALREADY, disable PCI_ERR_ENOTSUP, isenabled true. */
+	PCICAP_MODULE_ALWAYS_ENABLED = 1u << 0,
+};
+
+/** A module's description, exported as `pcicap_cap_module_entry`. */
+typedef struct pcicap_cap_module {
+	uint32_t struct_size;       /**< sizeof(pcicap_cap_module_t) at build */
+	uint32_t abi_version;       /**< PCICAP_MODULE_ABI_VERSION */
+	pci_capid_t capid;          /**< the capability ID it serves */
+	uint8_t reserved0;
+	uint16_t flags;             /**< PCICAP_MODULE_* */
+	const char *name;           /**< e.g. "msi" */
+	pci_version_t api_version;  /**< version of its public API table */
+	const void *api;            /**< the table pci_cap_t.api_p points at */
+	size_t state_size;          /**< per-device state (pcicap_capinst_t.state) */
+	size_t cap_priv_size;       /**< private bytes in each pci_cap_t */
+
+	/** Optional. Called once when the capability of a device is first read
+	 *  (read its read-only registers, set up state). */
+	pci_err_t (*attach)(pcicap_capinst_t *ci);
+	/** Optional. Called at every pci_device_read_cap() to fill the
+	 *  pci_cap_t's private part. */
+	pci_err_t (*read)(pcicap_capinst_t *ci, pci_cap_t cap);
+	/** Mandatory. Enable with @p req (the core has checked the handle is an
+	 *  owner and that the capability is not enabled). On error nothing may
+	 *  have changed. */
+	pci_err_t (*enable)(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req, pci_cap_t cap);
+	/** Mandatory. Disable (the core has checked it is enabled). Also used
+	 *  with a NULL @p cap when a handle detaches. */
+	pci_err_t (*disable)(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req,
+			     pci_cap_t cap);
+	/** Optional. Clear state left by earlier users when a process first
+	 *  becomes the device's owner (called for MSI and MSI-X). */
+	pci_err_t (*quiesce)(pcicap_capinst_t *ci);
+	/** Optional. The device was reset or removed: drop enable state and
+	 *  release what the module holds (IRQs, mappings) without touching
+	 *  registers. */
+	void (*forget)(pcicap_capinst_t *ci);
+	/** Optional. The instance is being destroyed. */
+	void (*destroy)(pcicap_capinst_t *ci);
+} pcicap_cap_module_t;
+
+/** Smallest module struct the loader accepts (ABI 1: up to `destroy`). */
+#define PCICAP_MODULE_MIN_SIZE (offsetof(pcicap_cap_module_t, destroy) + sizeof(void *))
+
+/** Define the module's entry: PCICAP_MODULE_REGISTER(.capid = 0x05, ...). */
+#define PCICAP_MODULE_REGISTER(...)                                                   \
+	__attribute__((visibility("default"))) extern const pcicap_cap_module_t        \
+		pcicap_cap_module_entry;                                               \
+	__attribute__((visibility("default"))) const pcicap_cap_module_t               \
+		pcicap_cap_module_entry = {.struct_size = sizeof(pcicap_cap_module_t), \
+					   .abi_version = PCICAP_MODULE_ABI_VERSION,   \
+					   __VA_ARGS__}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

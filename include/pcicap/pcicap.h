@@ -1,0 +1,89 @@
+/*
+ * pcicap extensions to the QNX libpci API: PCI domains, backend selection,
+ * logging, the extended capability list.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef PCICAP_PCICAP_H
+#define PCICAP_PCICAP_H
+
+#include <stdarg.h>
+#include <pci/pci.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** pcicap's own version (the library's, not QNX's PCI_LIB_VERSION). */
+#define PCICAP_VERSION_MAJOR 0
+#define PCICAP_VERSION_MINOR 1
+
+/** @defgroup pcicap_domain PCI domains in a pci_bdf_t
+ *  pcicap keeps the PCI domain (segment) in bits 31:17 of a pci_bdf_t, so
+ *  domains 0..0x7FFE are representable and domain 0 is plain QNX encoding.
+ *  @{ */
+#define PCICAP_DOMAIN_MAX 0x7FFEu
+#define PCICAP_BDF_DOMAIN(bdf) ((((pci_bdf_t)(bdf)) >> 17) & 0x7FFFu)
+#define PCICAP_BDF(dom, b, d, f) ((pci_bdf_t)((((dom) & 0x7FFFu) << 17) | PCI_BDF(b, d, f)))
+/** The bus/device/function part (domain stripped). */
+#define PCICAP_BDF_NODOMAIN(bdf) (((pci_bdf_t)(bdf)) & 0x1FFFFu)
+/** @} */
+
+/** @defgroup pcicap_backend_select Backend selection
+ *  @{ */
+/**
+ * Select the backend before the first libpci call: "sim", "pciaccess", or the
+ * path of a shared object exporting `pcicap_backend_entry` (see
+ * <pcicap/backend.h>). Without it, PCI_HW_MODULE decides; unset, "pciaccess"
+ * where /sys/bus/pci/devices exists, else "sim".
+ * @return PCI_ERR_OK; PCI_ERR_EINVAL for NULL/empty; PCI_ERR_EALREADY when a
+ *   backend is already in use; PCI_ERR_NO_MODULE for an unknown name or a file
+ *   that cannot be loaded; PCI_ERR_MODULE_SYM when the entry symbol is missing;
+ *   PCI_ERR_MOD_COMPAT for a table of the wrong size/version.
+ */
+pci_err_t pcicap_set_backend(const char *name);
+/** Name of the backend in use ("sim", "pciaccess", ...), selecting it first
+ *  if needed; NULL when none could be initialised. */
+const char *pcicap_backend_name(void);
+/** @} */
+
+/** @defgroup pcicap_log Logging
+ *  The library prints nothing unless pci_verbosity > 0 or a handler is set.
+ *  @{ */
+typedef enum {
+	PCICAP_LOG_ERROR = 1,
+	PCICAP_LOG_WARN = 2,
+	PCICAP_LOG_INFO = 3,
+	PCICAP_LOG_DEBUG = 4,
+} pcicap_log_level_t;
+typedef void (*pcicap_log_fn)(pcicap_log_level_t level, const char *msg, void *arg);
+/** Install a log handler (NULL restores the default: stderr when
+ *  pci_verbosity >= level). Messages up to pci_verbosity are passed. */
+void pcicap_set_log_handler(pcicap_log_fn fn, void *arg);
+/** @} */
+
+/** @defgroup pcicap_caps Capability list details
+ *  @{ */
+/** Config-space offset of the standard capability at position @p idx.
+ *  @return PCI_ERR_OK, PCI_ERR_ENOENT (no such index), PCI_ERR_EIO (list
+ *  malformed before @p idx), PCI_ERR_ENODEV, PCI_ERR_EINVAL (NULL out). */
+pci_err_t pcicap_device_cap_offset(pci_bdf_t bdf, uint_t idx, uint_t *offset);
+/** The extended (PCIe, 0x100+) capability at position @p idx: its ID,
+ *  version and offset (each out pointer may be NULL).
+ *  @return as pcicap_device_cap_offset(). */
+pci_err_t pcicap_device_read_xcap(pci_bdf_t bdf, uint_t idx, uint16_t *xcapid,
+				  uint8_t *version, uint_t *offset);
+/** Position of the first extended capability with ID @p xcapid after
+ *  @p start_idx (-1 = from the start), or -1. */
+int_t pcicap_device_find_xcapid(pci_bdf_t bdf, uint16_t xcapid, int_t start_idx);
+/** Size of the device's config space (256 or 4096), 0 for no such device. */
+uint_t pcicap_device_cfg_size(pci_bdf_t bdf);
+/** Config-space offset of the capability described by @p cap, 0 if @p cap is
+ *  NULL or not a pcicap capability object. */
+uint_t pcicap_cap_offset(pci_cap_t cap);
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

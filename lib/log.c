@@ -1,0 +1,67 @@
+/*
+ * Logging: silent unless pci_verbosity asks for it or a handler is set.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+PCICAP_EXPORT uint_t pci_verbosity = 0;
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static pcicap_log_fn log_fn;
+static void *log_arg;
+static atomic_int log_env_done;
+
+static void log_env_init(void)
+{
+	/* PCI_BASE_VERBOSITY, as on QNX, sets the starting verbosity. */
+	if (atomic_exchange(&log_env_done, 1))
+		return;
+	const char *v = getenv("PCI_BASE_VERBOSITY");
+	if (v && *v) {
+		char *end;
+		unsigned long n = strtoul(v, &end, 0);
+		if (*end == '\0' && n < 100)
+			pci_verbosity = (uint_t)n;
+	}
+}
+
+PCICAP_EXPORT void pcicap_set_log_handler(pcicap_log_fn fn, void *arg)
+{
+	pthread_mutex_lock(&log_lock);
+	log_fn = fn;
+	log_arg = arg;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void pcii_vlog(pcicap_log_level_t level, const char *fmt, va_list ap)
+{
+	log_env_init();
+	if ((uint_t)level > pci_verbosity)
+		return;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pthread_mutex_lock(&log_lock);
+	pcicap_log_fn fn = log_fn;
+	void *arg = log_arg;
+	pthread_mutex_unlock(&log_lock);
+	if (fn) {
+		fn(level, msg, arg);
+		return;
+	}
+	static const char *const names[] = {"", "error", "warning", "info", "debug"};
+	fprintf(stderr, "pcicap %s: %s\n", names[level <= 4 ? level : 4], msg);
+}
+
+void pcii_log(pcicap_log_level_t level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pcii_vlog(level, fmt, ap);
+	va_end(ap);
+}
