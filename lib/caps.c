@@ -1,0 +1,884 @@
+/*
+ * Capabilities: the list walk (standard and extended, loop-safe, cached),
+ * pci_cap_t objects, capability instances, enable/disable through the
+ * modules, and the services the core offers modules (pcicap_host_t).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+/* ------------------------------------------------------------ list walk */
+
+pci_err_t pcii_caps_walk(pcii_dev_t *dev)
+{
+	if (dev->caps_walked)
+		return dev->caps_err;
+	uint32_t status, ptr, hdr;
+	uint8_t visited[PCII_CFG_SIZE / 8] = {0};
+	uint_t n = 0;
+	pci_err_t err = pcii_cfg_read(dev, PCII_CFG_STATUS, 2, &status);
+	if (err != PCI_ERR_OK)
+		return err;
+	if (status == 0xFFFF)
+		return PCI_ERR_ENODEV;
+	pci_err_t list_err = PCI_ERR_OK;
+	if (status & PCII_STATUS_CAPLIST) {
+		uint_t ptr_reg = (dev->hdr & 0x7F) == 2 ? 0x14 : PCII_CFG_CAPPTR;
+		err = pcii_cfg_read(dev, ptr_reg, 1, &ptr);
+		if (err != PCI_ERR_OK)
+			return err;
+		ptr &= 0xFC;
+		while (ptr) {
+			if (ptr < PCII_CFG_DEVSPEC || visited[ptr / 8] & (1u << (ptr % 8)) ||
+			    n == PCII_MAX_CAPS) {
+				list_err = PCI_ERR_EIO; /* into the header, a cycle, or too long */
+				break;
+			}
+			visited[ptr / 8] |= (uint8_t)(1u << (ptr % 8));
+			err = pcii_cfg_read(dev, ptr, 2, &hdr);
+			if (err != PCI_ERR_OK)
+				return err;
+			if ((hdr & 0xFF) == 0xFF) {
+				list_err = PCI_ERR_EIO; /* reads all ones: not a capability */
+				break;
+			}
+			dev->cap_id[n] = (uint8_t)hdr;
+			dev->cap_off[n] = (uint8_t)ptr;
+			dev->cap_len[n] = 0;
+			if ((hdr & 0xFF) == PCII_CAPID_MSI) {
+				uint32_t ctrl;
+				err = pcii_cfg_read(dev, ptr + 2, 2, &ctrl);
+				if (err != PCI_ERR_OK)
+					return err;
+				dev->cap_len[n] = (uint8_t)pcii_msi_cap_len((uint16_t)ctrl);
+			} else if ((hdr & 0xFF) == PCII_CAPID_MSIX) {
+				dev->cap_len[n] = PCII_MSIX_CAP_LEN;
+			}
+			n++;
+			ptr = (hdr >> 8) & 0xFC;
+		}
+	}
+	dev->ncaps = n;
+	dev->caps_err = list_err;
+	dev->caps_walked = true;
+	return list_err;
+}
+
+pci_err_t pcii_xcaps_walk(pcii_dev_t *dev)
+{
+	if (dev->xcaps_walked)
+		return dev->xcaps_err;
+	pci_err_t err = pcii_caps_walk(dev);
+	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
+		return err;
+	bool pcie = false;
+	for (uint_t i = 0; i < dev->ncaps; i++)
+		pcie |= dev->cap_id[i] == PCII_CAPID_PCIE;
+	uint_t n = 0;
+	pci_err_t list_err = PCI_ERR_OK;
+	struct pcii_xcap *x = NULL;
+	if (pcie && dev->cfg_size == PCII_CFG_SIZE_EXT) {
+		uint8_t *visited = calloc(PCII_CFG_SIZE_EXT / 4 / 8, 1);
+		x = calloc(PCII_MAX_XCAPS, sizeof(*x));
+		if (!visited || !x) {
+			free(visited);
+			free(x);
+			return PCI_ERR_ENOMEM;
+		}
+		uint_t off = PCII_CFG_SIZE;
+		while (off) {
+			uint_t slot = off / 4;
+			if (off < PCII_CFG_SIZE || off > PCII_CFG_SIZE_EXT - 4 || visited[slot / 8] & (1u << (slot % 8)) ||
+			    n == PCII_MAX_XCAPS) {
+				list_err = PCI_ERR_EIO;
+				break;
+			}
+			visited[slot / 8] |= (uint8_t)(1u << (slot % 8));
+			uint32_t hdr;
+			err = pcii_cfg_read(dev, off, 4, &hdr);
+			if (err != PCI_ERR_OK) {
+				free(visited);
+				free(x);
+				return err;
+			}
+			if (hdr == 0 || hdr == 0xFFFFFFFF)
+				break; /* no (more) extended capabilities */
+			x[n].id = (uint16_t)hdr;
+			x[n].ver = (hdr >> 16) & 0xF;
+			x[n].off = (uint16_t)off;
+			n++;
+			off = (hdr >> 20) & 0xFFC;
+		}
+		free(visited);
+	}
+	free(dev->xcaps);
+	dev->xcaps = x;
+	dev->nxcaps = n;
+	dev->xcaps_err = list_err;
+	dev->xcaps_walked = true;
+	return list_err;
+}
+
+/* Position lookup shared by the capid/offset queries: the error for an
+ * index past the list (ENOENT, or EIO when the list broke there). */
+static pci_err_t cap_index(pci_bdf_t bdf, uint_t idx, pcii_dev_t **devp)
+{
+	pcii_dev_t *dev = NULL;
+	pci_err_t err = pcii_dev_get(bdf, &dev);
+	if (err != PCI_ERR_OK)
+		return err;
+	err = pcii_caps_walk(dev);
+	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
+		return err;
+	if (idx >= dev->ncaps)
+		return dev->caps_err == PCI_ERR_EIO ? PCI_ERR_EIO : PCI_ERR_ENOENT;
+	*devp = dev;
+	return PCI_ERR_OK;
+}
+
+PCICAP_EXPORT pci_err_t pci_device_read_capid(pci_bdf_t bdf, pci_capid_t *capid, uint_t idx)
+{
+	if (!capid)
+		return pcii_bug(PCI_ERR_EINVAL, "pci_device_read_capid: NULL capid");
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_dev_t *dev = NULL;
+	pci_err_t err = cap_index(bdf, idx, &dev);
+	if (err == PCI_ERR_OK)
+		*capid = dev->cap_id[idx];
+	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}
+
+PCICAP_EXPORT pci_err_t pcicap_device_cap_offset(pci_bdf_t bdf, uint_t idx, uint_t *offset)
+{
+	if (!offset)
+		return PCI_ERR_EINVAL;
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_dev_t *dev = NULL;
+	pci_err_t err = cap_index(bdf, idx, &dev);
+	if (err == PCI_ERR_OK)
+		*offset = dev->cap_off[idx];
+	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}
+
+PCICAP_EXPORT int_t pci_device_find_capid_next(pci_bdf_t bdf, pci_capid_t capid, int_t start_idx)
+{
+	int_t res = -1;
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_dev_t *dev = NULL;
+	if (pcii_dev_get(bdf, &dev) == PCI_ERR_OK) {
+		pci_err_t err = pcii_caps_walk(dev);
+		if (err == PCI_ERR_OK || err == PCI_ERR_EIO) {
+			uint_t from = start_idx < 0 ? 0 : (uint_t)start_idx + 1;
+			for (uint_t i = from; i < dev->ncaps; i++) {
+				if (dev->cap_id[i] == capid) {
+					res = (int_t)i;
+					break;
+				}
+			}
+		}
+	}
+	pthread_mutex_unlock(&pcii_core_lock);
+	return res;
+}
+
+PCICAP_EXPORT int_t pci_device_find_capid(pci_bdf_t bdf, pci_capid_t capid)
+{
+	return pci_device_find_capid_next(bdf, capid, -1);
+}
+
+PCICAP_EXPORT pci_err_t pcicap_device_read_xcap(pci_bdf_t bdf, uint_t idx, uint16_t *xcapid,
+						uint8_t *version, uint_t *offset)
+{
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_dev_t *dev = NULL;
+	pci_err_t err = pcii_dev_get(bdf, &dev);
+	if (err == PCI_ERR_OK) {
+		err = pcii_xcaps_walk(dev);
+		if (err == PCI_ERR_OK || err == PCI_ERR_EIO) {
+			if (idx < dev->nxcaps) {
+				if (xcapid)
+					*xcapid = dev->xcaps[idx].id;
+				if (version)
+					*version = dev->xcaps[idx].ver;
+				if (offset)
+					*offset = dev->xcaps[idx].off;
+				err = PCI_ERR_OK;
+			} else if (err == PCI_ERR_OK) {
+				err = PCI_ERR_ENOENT;
+			}
+		}
+	}
+	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}
+
+PCICAP_EXPORT int_t pcicap_device_find_xcapid(pci_bdf_t bdf, uint16_t xcapid, int_t start_idx)
+{
+	int_t res = -1;
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_dev_t *dev = NULL;
+	if (pcii_dev_get(bdf, &dev) == PCI_ERR_OK) {
+		pci_err_t err = pcii_xcaps_walk(dev);
+		if (err == PCI_ERR_OK || err == PCI_ERR_EIO) {
+			uint_t from = start_idx < 0 ? 0 : (uint_t)start_idx + 1;
+			for (uint_t i = from; i < dev->nxcaps; i++) {
+				if (dev->xcaps[i].id == xcapid) {
+					res = (int_t)i;
+					break;
+				}
+			}
+		}
+	}
+	pthread_mutex_unlock(&pcii_core_lock);
+	return res;
+}
+
+/* ------------------------------------------------------ pci_cap_t objects */
+
+#define CAP_MAGIC 0x70636963617030ULL /* "pcicap0" */
+
+typedef struct {
+	struct _pci_cap pub; /* QNX-visible head: 16 bytes */
+	uint64_t magic;
+	uint64_t cookie;
+	uint64_t dev_uid;
+	pci_bdf_t bdf;
+	uint32_t idx;
+	uint16_t offset;
+	pci_capid_t capid;
+	const pcicap_cap_module_t *mod;
+	size_t priv_size;
+	unsigned char priv[] __attribute__((aligned(8)));
+} pcii_cap_t;
+_Static_assert(offsetof(pcii_cap_t, pub.api_p) == 8, "QNX pci_cap_t layout");
+_Static_assert(sizeof(struct _pci_cap) == 16, "QNX pci_cap_t size");
+
+/* Registry of the pci_cap_t addresses handed out, so that a foreign or
+ * forged pointer is refused without being dereferenced. Open addressing;
+ * readers take no lock (entries are atomics; a grown table replaces the
+ * old one, which is freed only after ISR-path readers have drained). */
+typedef struct {
+	_Atomic uintptr_t key;   /* 0 = empty, 1 = deleted */
+	_Atomic uint64_t cookie;
+} reg_entry_t;
+typedef struct {
+	size_t size; /* power of two */
+	size_t used; /* non-empty slots, deleted included */
+	reg_entry_t e[];
+} reg_table_t;
+static reg_table_t *_Atomic registry;
+static uint64_t cookie_counter = 0x9e3779b97f4a7c15ULL;
+
+static size_t reg_hash(uintptr_t k, size_t size)
+{
+	uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ULL;
+	return (size_t)(h >> 17) & (size - 1);
+}
+
+static reg_entry_t *reg_find(reg_table_t *t, uintptr_t key)
+{
+	if (!t)
+		return NULL;
+	for (size_t i = reg_hash(key, t->size), n = 0; n < t->size; n++, i = (i + 1) & (t->size - 1)) {
+		uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_acquire);
+		if (k == key)
+			return &t->e[i];
+		if (k == 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+static pci_err_t reg_insert(uintptr_t key, uint64_t cookie)
+{
+	reg_table_t *t = atomic_load(&registry);
+	reg_entry_t *e = reg_find(t, key);
+	if (e) {
+		atomic_store(&e->cookie, cookie);
+		return PCI_ERR_OK;
+	}
+	if (!t || (t->used + 1) * 4 > t->size * 3) {
+		/* grow (or compact away deleted entries) */
+		size_t live = 0;
+		for (size_t i = 0; t && i < t->size; i++)
+			live += atomic_load(&t->e[i].key) > 1;
+		size_t size = 64;
+		while (size < (live + 1) * 2)
+			size *= 2;
+		reg_table_t *nt = calloc(1, sizeof(*nt) + size * sizeof(reg_entry_t));
+		if (!nt)
+			return PCI_ERR_ENOMEM;
+		nt->size = size;
+		for (size_t i = 0; t && i < t->size; i++) {
+			uintptr_t k = atomic_load(&t->e[i].key);
+			if (k <= 1)
+				continue;
+			size_t j = reg_hash(k, size);
+			while (atomic_load(&nt->e[j].key))
+				j = (j + 1) & (size - 1);
+			atomic_store(&nt->e[j].key, k);
+			atomic_store(&nt->e[j].cookie, atomic_load(&t->e[i].cookie));
+			nt->used++;
+		}
+		atomic_store_explicit(&registry, nt, memory_order_release);
+		pcii_isr_quiesce();
+		free(t);
+		t = nt;
+	}
+	size_t i = reg_hash(key, t->size);
+	while (atomic_load(&t->e[i].key) > 1)
+		i = (i + 1) & (t->size - 1);
+	if (atomic_load(&t->e[i].key) == 0)
+		t->used++;
+	atomic_store(&t->e[i].cookie, cookie);
+	atomic_store_explicit(&t->e[i].key, key, memory_order_release);
+	return PCI_ERR_OK;
+}
+
+static void reg_remove(uintptr_t key)
+{
+	reg_entry_t *e = reg_find(atomic_load(&registry), key);
+	if (e)
+		atomic_store_explicit(&e->key, (uintptr_t)1, memory_order_release);
+}
+
+/* A pci_cap_t that this library handed out and that is still intact;
+ * NULL otherwise. Lock-free. */
+static pcii_cap_t *cap_lookup(pci_cap_t cap)
+{
+	if (!cap)
+		return NULL;
+	reg_entry_t *e = reg_find(atomic_load_explicit(&registry, memory_order_acquire), (uintptr_t)cap);
+	if (!e)
+		return NULL;
+	pcii_cap_t *pc = (pcii_cap_t *)(uintptr_t)cap;
+	if (pc->magic != CAP_MAGIC || pc->cookie != atomic_load(&e->cookie))
+		return NULL;
+	return pc;
+}
+
+static void cap_destroy(pcii_cap_t *pc)
+{
+	reg_remove((uintptr_t)pc);
+	pc->magic = 0;
+	free(pc);
+}
+
+PCICAP_EXPORT uint_t pcicap_cap_offset(pci_cap_t cap)
+{
+	pcii_isr_enter();
+	pcii_cap_t *pc = cap_lookup(cap);
+	uint_t off = pc ? pc->offset : 0;
+	pcii_isr_exit();
+	return off;
+}
+
+/* ------------------------------------------------------------ instances */
+
+pcii_capinst_t *pcii_inst_find(pcii_dev_t *dev, uint_t offset)
+{
+	for (pcii_capinst_t *ci = __atomic_load_n(&dev->insts, __ATOMIC_ACQUIRE); ci; ci = ci->next)
+		if (ci->pub.offset == offset)
+			return ci;
+	return NULL;
+}
+
+static pci_err_t inst_get(pcii_dev_t *dev, uint_t idx, const pcicap_cap_module_t *mod,
+			  pcii_capinst_t **out)
+{
+	pcii_capinst_t *ci = pcii_inst_find(dev, dev->cap_off[idx]);
+	if (ci) {
+		*out = ci;
+		return PCI_ERR_OK;
+	}
+	ci = calloc(1, sizeof(*ci));
+	void *state = mod->state_size ? calloc(1, mod->state_size) : NULL;
+	if (!ci || (mod->state_size && !state)) {
+		free(ci);
+		free(state);
+		return PCI_ERR_ENOMEM;
+	}
+	ci->pub.host = &pcii_host;
+	ci->pub.bdf = dev->bdf;
+	ci->pub.offset = dev->cap_off[idx];
+	ci->pub.capid = dev->cap_id[idx];
+	ci->pub.state = state;
+	ci->mod = mod;
+	ci->dev = dev;
+	if (mod->attach) {
+		pci_err_t err = mod->attach(&ci->pub);
+		if (err != PCI_ERR_OK) {
+			pcii_log(PCICAP_LOG_ERROR, "module %s: attach failed: %s", mod->name,
+				 pci_strerror(err));
+			free(state);
+			free(ci);
+			return err;
+		}
+	}
+	ci->next = dev->insts;
+	__atomic_store_n(&dev->insts, ci, __ATOMIC_RELEASE);
+	*out = ci;
+	return PCI_ERR_OK;
+}
+
+void pcii_caps_free(pcii_dev_t *dev)
+{
+	pcii_capinst_t *ci = dev->insts;
+	dev->insts = NULL;
+	while (ci) {
+		pcii_capinst_t *next = ci->next;
+		if (ci->mod->destroy)
+			ci->mod->destroy(&ci->pub);
+		free(ci->pub.state);
+		free(ci);
+		ci = next;
+	}
+}
+
+void pcii_caps_forget(pcii_dev_t *dev)
+{
+	for (pcii_capinst_t *ci = dev->insts; ci; ci = ci->next) {
+		if (ci->enabled && ci->mod->forget)
+			ci->mod->forget(&ci->pub);
+		ci->enabled = false;
+		ci->enabled_by = 0;
+	}
+	pcii_irqs_clear(dev);
+}
+
+void pcii_caps_release_handle(pcii_dev_t *dev, pcii_hdl_t *h)
+{
+	uint32_t slot = pcii_hdl_slot(h) + 1;
+	for (pcii_capinst_t *ci = dev->insts; ci; ci = ci->next) {
+		if (!ci->enabled || ci->enabled_by != slot)
+			continue;
+		pci_err_t err = ci->mod->disable(&ci->pub, NULL, pci_reqType_e_UNSPECIFIED, NULL);
+		if (err != PCI_ERR_OK) {
+			pcii_log(PCICAP_LOG_WARN, "module %s: disable at detach failed (%s); forgetting",
+				 ci->mod->name, pci_strerror(err));
+			if (ci->mod->forget)
+				ci->mod->forget(&ci->pub);
+		}
+		ci->enabled = false;
+		ci->enabled_by = 0;
+	}
+}
+
+/* Capability IDs whose state a previous user may have left live. */
+static const pci_capid_t quiesce_capids[] = {PCII_CAPID_MSI, PCII_CAPID_MSIX};
+
+void pcii_caps_quiesce(pcii_dev_t *dev)
+{
+	if (!pcii_be->cfg_write)
+		return;
+	pci_err_t err = pcii_caps_walk(dev);
+	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
+		return;
+	for (uint_t i = 0; i < dev->ncaps; i++) {
+		bool wanted = false;
+		for (size_t q = 0; q < PCII_ARRAY_SIZE(quiesce_capids); q++)
+			wanted |= dev->cap_id[i] == quiesce_capids[q];
+		if (!wanted)
+			continue;
+		const pcicap_cap_module_t *mod;
+		pcii_capinst_t *ci = NULL;
+		if (pcii_module_get(dev->cap_id[i], dev->vid, dev->did, &mod) != PCI_ERR_OK ||
+		    !mod->quiesce || inst_get(dev, i, mod, &ci) != PCI_ERR_OK)
+			continue;
+		err = mod->quiesce(&ci->pub);
+		/* a device the backend will not write (a host device bound to a
+		 * kernel driver) is skipped: enabling will be refused as well */
+		if (err != PCI_ERR_OK)
+			pcii_log(err == PCI_ERR_CFG_ACCESS ? PCICAP_LOG_DEBUG : PCICAP_LOG_WARN,
+				 "module %s: quiesce skipped: %s", mod->name, pci_strerror(err));
+	}
+}
+
+/* ------------------------------------------------------------------ API */
+
+PCICAP_EXPORT pci_err_t pci_device_read_cap(pci_bdf_t bdf, pci_cap_t *capp, uint_t idx)
+{
+	if (!capp)
+		return pcii_bug(PCI_ERR_EINVAL, "pci_device_read_cap: NULL cap pointer");
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_cap_t *old = NULL, *pc = NULL;
+	pcii_dev_t *dev = NULL;
+	pci_err_t err = PCI_ERR_OK;
+	if (*capp) {
+		old = cap_lookup(*capp);
+		if (!old) {
+			err = pcii_bug(PCI_ERR_EINVAL, "pci_device_read_cap: *cap is not a capability "
+						       "object (set it to NULL for a first read)");
+			goto out_nofree;
+		}
+	}
+	err = cap_index(bdf, idx, &dev);
+	if (err != PCI_ERR_OK)
+		goto out;
+	const pcicap_cap_module_t *mod;
+	err = pcii_module_get(dev->cap_id[idx], dev->vid, dev->did, &mod);
+	if (err != PCI_ERR_OK)
+		goto out;
+	pcii_capinst_t *ci = NULL;
+	err = inst_get(dev, idx, mod, &ci);
+	if (err != PCI_ERR_OK)
+		goto out;
+	pc = calloc(1, sizeof(*pc) + mod->cap_priv_size);
+	if (!pc) {
+		err = PCI_ERR_ENOMEM;
+		goto out;
+	}
+	pc->pub.api_version = mod->api_version;
+	pc->pub.api_p = (void *)(uintptr_t)mod->api;
+	pc->magic = CAP_MAGIC;
+	cookie_counter = cookie_counter * 6364136223846793005ULL + 1442695040888963407ULL;
+	pc->cookie = cookie_counter;
+	pc->dev_uid = dev->uid;
+	pc->bdf = dev->bdf;
+	pc->idx = idx;
+	pc->offset = dev->cap_off[idx];
+	pc->capid = dev->cap_id[idx];
+	pc->mod = mod;
+	pc->priv_size = mod->cap_priv_size;
+	err = reg_insert((uintptr_t)pc, pc->cookie);
+	if (err != PCI_ERR_OK) {
+		free(pc);
+		pc = NULL;
+		goto out;
+	}
+	if (mod->read) {
+		err = mod->read(&ci->pub, &pc->pub);
+		if (err != PCI_ERR_OK) {
+			cap_destroy(pc);
+			pc = NULL;
+		}
+	}
+out:
+	if (old)
+		cap_destroy(old);
+	*capp = pc ? &pc->pub : NULL;
+out_nofree:
+	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}
+
+/* Resolve (hdl, cap) for enable/disable/isenabled. Lock held. */
+static pci_err_t resolve(pci_devhdl_t hv, pci_cap_t cap, pcii_hdl_t **hp, pcii_capinst_t **cip)
+{
+	pci_err_t err;
+	pcii_hdl_t *h = pcii_hdl_dev(hv, &err);
+	if (!h)
+		return err;
+	pcii_cap_t *pc = cap_lookup(cap);
+	if (!pc || pc->bdf != h->dev->bdf || pc->dev_uid != h->dev->uid)
+		return PCI_ERR_EINVAL;
+	pcii_capinst_t *ci = pcii_inst_find(h->dev, pc->offset);
+	if (!ci)
+		return PCI_ERR_EINVAL;
+	*hp = h;
+	*cip = ci;
+	return PCI_ERR_OK;
+}
+
+static bool req_ok(pci_reqType_t r)
+{
+	return r == pci_reqType_e_MANDATORY || r == pci_reqType_e_ADVISORY ||
+	       r == pci_reqType_e_UNSPECIFIED;
+}
+
+PCICAP_EXPORT pci_err_t pci_device_cfg_cap_enable(pci_devhdl_t hv, pci_reqType_t req, pci_cap_t cap)
+{
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_hdl_t *h = NULL;
+	pcii_capinst_t *ci = NULL;
+	pci_err_t err = resolve(hv, cap, &h, &ci);
+	if (err == PCI_ERR_OK && !req_ok(req))
+		err = PCI_ERR_EINVAL;
+	if (err == PCI_ERR_OK && !h->owner)
+		err = PCI_ERR_NOT_OWNER;
+	if (err == PCI_ERR_OK && ((ci->mod->flags & PCICAP_MODULE_ALWAYS_ENABLED) || ci->enabled))
+		err = PCI_ERR_EALREADY;
+	if (err == PCI_ERR_OK)
+		err = pcii_dev_present(h->dev);
+	if (err == PCI_ERR_OK)
+		err = ci->mod->enable(&ci->pub, hv, req, cap);
+	if (err == PCI_ERR_OK) {
+		ci->enabled = true;
+		ci->enabled_by = pcii_hdl_slot(h) + 1;
+	}
+	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}
+
+PCICAP_EXPORT pci_err_t pci_device_cfg_cap_disable(pci_devhdl_t hv, pci_reqType_t req, pci_cap_t cap)
+{
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_hdl_t *h = NULL;
+	pcii_capinst_t *ci = NULL;
+	pci_err_t err = resolve(hv, cap, &h, &ci);
+	if (err == PCI_ERR_OK && !req_ok(req))
+		err = PCI_ERR_EINVAL;
+	if (err == PCI_ERR_OK && !h->owner)
+		err = PCI_ERR_NOT_OWNER;
+	if (err == PCI_ERR_OK && (ci->mod->flags & PCICAP_MODULE_ALWAYS_ENABLED))
+		err = PCI_ERR_ENOTSUP;
+	if (err == PCI_ERR_OK && !ci->enabled)
+		err = PCI_ERR_EALREADY;
+	if (err == PCI_ERR_OK)
+		err = pcii_dev_present(h->dev);
+	if (err == PCI_ERR_OK)
+		err = ci->mod->disable(&ci->pub, hv, req, cap);
+	if (err == PCI_ERR_OK) {
+		ci->enabled = false;
+		ci->enabled_by = 0;
+	}
+	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}
+
+PCICAP_EXPORT bool_t pci_device_cfg_cap_isenabled(pci_devhdl_t hv, pci_cap_t cap)
+{
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_hdl_t *h = NULL;
+	pcii_capinst_t *ci = NULL;
+	bool r = resolve(hv, cap, &h, &ci) == PCI_ERR_OK &&
+		 ((ci->mod->flags & PCICAP_MODULE_ALWAYS_ENABLED) || ci->enabled);
+	pthread_mutex_unlock(&pcii_core_lock);
+	return r;
+}
+
+/* --------------------------------------------------- services to modules */
+
+#define INST(ci) ((const pcii_capinst_t *)(ci))
+
+static pci_err_t host_cfg_rd(const pcicap_capinst_t *ci, uint_t off, uint_t width, uint32_t *val)
+{
+	const pcii_dev_t *dev = INST(ci)->dev;
+	if (!val || (width != 1 && width != 2 && width != 4) || off % width ||
+	    off > dev->cfg_size - width)
+		return PCI_ERR_EINVAL;
+	return pcii_cfg_read(dev, off, width, val);
+}
+
+static pci_err_t host_cfg_wr(const pcicap_capinst_t *ci, uint_t off, uint_t width, uint32_t val)
+{
+	const pcii_dev_t *dev = INST(ci)->dev;
+	if ((width != 1 && width != 2 && width != 4) || off % width || off > dev->cfg_size - width)
+		return PCI_ERR_EINVAL;
+	return pcii_cfg_write(dev, off, width, val);
+}
+
+static bool bar_width_ok(int bar, uint64_t off, uint_t width)
+{
+	return bar >= 0 && bar < 6 && (width == 1 || width == 2 || width == 4 || width == 8) &&
+	       off % width == 0;
+}
+
+static pci_err_t host_bar_rd(const pcicap_capinst_t *ci, int bar, uint64_t off, uint_t width,
+			     uint64_t *val)
+{
+	if (!val || !bar_width_ok(bar, off, width))
+		return PCI_ERR_EINVAL;
+	if (!pcii_be->bar_read)
+		return PCI_ERR_ENOTSUP;
+	uint8_t b[8] = {0};
+	pci_err_t err = pcii_be->bar_read(pcii_be_ctx, ci->bdf, bar, off, b, width);
+	uint64_t v = 0;
+	for (uint_t i = 0; i < width; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	*val = v;
+	return err;
+}
+
+static pci_err_t host_bar_wr(const pcicap_capinst_t *ci, int bar, uint64_t off, uint_t width,
+			     uint64_t val)
+{
+	if (!bar_width_ok(bar, off, width))
+		return PCI_ERR_EINVAL;
+	if (!pcii_be->bar_write)
+		return PCI_ERR_ENOTSUP;
+	uint8_t b[8];
+	pcii_le_put(b, width, val);
+	return pcii_be->bar_write(pcii_be_ctx, ci->bdf, bar, off, b, width);
+}
+
+static pci_err_t host_bar_info(const pcicap_capinst_t *ci, int bar, pci_ba_t *ba)
+{
+	if (!ba || bar < -1 || bar > 5)
+		return PCI_ERR_EINVAL;
+	return pcii_bar_info(INST(ci)->dev, bar, ba);
+}
+
+static pci_err_t host_bar_map(const pcicap_capinst_t *ci, int bar, uint64_t off, uint64_t len,
+			      const volatile void **p)
+{
+	if (!p || bar < 0 || bar > 5)
+		return PCI_ERR_EINVAL;
+	if (!pcii_be->bar_map)
+		return PCI_ERR_ENOTSUP;
+	return pcii_be->bar_map(pcii_be_ctx, ci->bdf, bar, off, len, p);
+}
+
+static pci_err_t host_bar_unmap(const pcicap_capinst_t *ci, const volatile void *p, uint64_t len)
+{
+	if (!pcii_be->bar_unmap)
+		return PCI_ERR_OK;
+	return pcii_be->bar_unmap(pcii_be_ctx, ci->bdf, p, len);
+}
+
+static pci_err_t host_irq_alloc(const pcicap_capinst_t *ci, uint_t n, uint_t flags,
+				pcicap_irq_msg_t *out)
+{
+	if (!out || n == 0)
+		return PCI_ERR_EINVAL;
+	if (!pcii_be->irq_alloc)
+		return PCI_ERR_IRQ_NOT_AVAIL;
+	return pcii_be->irq_alloc(pcii_be_ctx, ci->bdf, n, flags, out);
+}
+
+static pci_err_t host_irq_free(const pcicap_capinst_t *ci, const pci_irq_t *irqs, uint_t n)
+{
+	if (n == 0)
+		return PCI_ERR_OK;
+	if (!irqs)
+		return PCI_ERR_EINVAL;
+	if (!pcii_be->irq_free)
+		return PCI_ERR_ENOTSUP;
+	return pcii_be->irq_free(pcii_be_ctx, ci->bdf, irqs, n);
+}
+
+static bool host_programs_msgs(const pcicap_capinst_t *ci)
+{
+	(void)ci;
+	return pcii_be->msg_enable != NULL;
+}
+
+static pci_err_t host_msg_enable(const pcicap_capinst_t *ci, pcicap_irq_kind_t kind, uint_t nentries,
+				 const int_t *entry_slot, uint_t nslots, pci_irq_t *irqs)
+{
+	if (!pcii_be->msg_enable)
+		return PCI_ERR_ENOTSUP;
+	return pcii_be->msg_enable(pcii_be_ctx, ci->bdf, kind, nentries, entry_slot, nslots, irqs);
+}
+
+static pci_err_t host_msg_disable(const pcicap_capinst_t *ci, pcicap_irq_kind_t kind)
+{
+	if (!pcii_be->msg_disable)
+		return PCI_ERR_ENOTSUP;
+	return pcii_be->msg_disable(pcii_be_ctx, ci->bdf, kind);
+}
+
+static pci_err_t host_set_irqs(const pcicap_capinst_t *ci, const pci_irq_t *irqs, uint_t n)
+{
+	pcii_dev_t *dev = INST(ci)->dev;
+	if (n == 0) {
+		pcii_irqs_clear(dev);
+		return PCI_ERR_OK;
+	}
+	if (!irqs)
+		return PCI_ERR_EINVAL;
+	pci_irq_t *copy = malloc(n * sizeof(*copy));
+	if (!copy)
+		return PCI_ERR_ENOMEM;
+	memcpy(copy, irqs, n * sizeof(*copy));
+	free(dev->irqs);
+	dev->irqs = copy;
+	dev->nirqs = n;
+	return PCI_ERR_OK;
+}
+
+static pci_err_t host_present(const pcicap_capinst_t *ci)
+{
+	return pcii_dev_present(INST(ci)->dev);
+}
+
+static bool host_cap_enabled(const pcicap_capinst_t *ci, pci_capid_t capid)
+{
+	for (pcii_capinst_t *o = INST(ci)->dev->insts; o; o = o->next)
+		if (o->pub.capid == capid && o->enabled)
+			return true;
+	return false;
+}
+
+static void host_log(const pcicap_capinst_t *ci, pcicap_log_level_t level, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pcii_log(level, "%04x:%02x:%02x.%x cap 0x%02x: %s", PCICAP_BDF_DOMAIN(ci->bdf),
+		 PCI_BUS(ci->bdf), PCI_DEV(ci->bdf), PCI_FUNC(ci->bdf), ci->capid, msg);
+}
+
+static pci_err_t host_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pcicap_capinst_t **cip)
+{
+	pcii_isr_enter();
+	pci_err_t err = PCI_ERR_OK;
+	pcii_cap_t *pc = cap_lookup(cap);
+	pcii_hdl_t *h = pcii_hdl_get(hv);
+	if (!pc || !h) {
+		err = PCI_ERR_EINVAL;
+		goto out;
+	}
+	pcii_dev_t *dev = h->dev;
+	if (!dev || dev->gone) {
+		err = PCI_ERR_ENODEV;
+		goto out;
+	}
+	if (pc->bdf != dev->bdf || pc->dev_uid != dev->uid) {
+		err = PCI_ERR_EINVAL;
+		goto out;
+	}
+	if (need_owner && !h->owner) {
+		err = PCI_ERR_NOT_OWNER;
+		goto out;
+	}
+	pcii_capinst_t *ci = pcii_inst_find(dev, pc->offset);
+	if (!ci) {
+		err = PCI_ERR_EINVAL;
+		goto out;
+	}
+	if (cip)
+		*cip = &ci->pub;
+out:
+	pcii_isr_exit();
+	return err;
+}
+
+static void *host_cap_priv(pci_cap_t cap)
+{
+	pcii_isr_enter();
+	pcii_cap_t *pc = cap_lookup(cap);
+	void *p = pc && pc->priv_size ? pc->priv : NULL;
+	pcii_isr_exit();
+	return p;
+}
+
+const pcicap_host_t pcii_host = {
+	.struct_size = sizeof(pcicap_host_t),
+	.cfg_rd = host_cfg_rd,
+	.cfg_wr = host_cfg_wr,
+	.bar_rd = host_bar_rd,
+	.bar_wr = host_bar_wr,
+	.bar_info = host_bar_info,
+	.bar_map = host_bar_map,
+	.bar_unmap = host_bar_unmap,
+	.irq_alloc = host_irq_alloc,
+	.irq_free = host_irq_free,
+	.backend_programs_msgs = host_programs_msgs,
+	.msg_enable = host_msg_enable,
+	.msg_disable = host_msg_disable,
+	.set_irqs = host_set_irqs,
+	.present = host_present,
+	.cap_enabled = host_cap_enabled,
+	.log = host_log,
+	.check = host_check,
+	.cap_priv = host_cap_priv,
+};

@@ -1,0 +1,156 @@
+/*
+ * pcicap core: device records, handles, capability instances.
+ *
+ * Locking: every libpci call that changes or walks core state holds
+ * pcii_core_lock (a plain mutex). The access paths used by modules from
+ * interrupt context (host cfg/bar access through a capability instance)
+ * take no lock: records they reach stay alive while a handle or an
+ * instance refers to them, and a record is freed only after
+ * pcii_isr_quiesce() has seen no ISR-path call in flight.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef PCICAP_CORE_H
+#define PCICAP_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "internal.h"
+
+#define PCII_MAX_CAPS 48         /* 192 bytes of 4-byte-aligned caps fit in 0x40..0xff */
+#define PCII_MAX_XCAPS 960       /* (4096 - 256) / 4 */
+#define PCII_MAX_ATTACH_PER_DEV 256
+
+typedef struct pcii_dev pcii_dev_t;
+typedef struct pcii_hdl pcii_hdl_t;
+
+/* A capability instance: public head for modules, then core fields. */
+typedef struct pcii_capinst {
+	pcicap_capinst_t pub;
+	const pcicap_cap_module_t *mod;
+	pcii_dev_t *dev;
+	bool enabled;
+	uint32_t enabled_by;     /* handle slot index + 1 that enabled it, 0 = none */
+	struct pcii_capinst *next;
+} pcii_capinst_t;
+
+/* Process-local ownership state of a device (scope NULL). */
+typedef struct {
+	uint_t attach_sh;  /* shared attachers */
+	bool attach_ex;    /* an exclusive attacher */
+	uint_t owner_sh;   /* MULTI owners */
+	bool owner_ex;     /* a single owner */
+} pcii_localown_t;
+
+struct pcii_dev {
+	pci_bdf_t bdf;
+	uint64_t uid;
+	uint_t cfg_size;
+	bool gone;                /* no longer reported by the backend */
+	/* read-only identity, cached at scan */
+	uint16_t vid, did;
+	pci_ccode_t ccode;
+	uint8_t hdr;
+	/* capability lists, walked once */
+	bool caps_walked;
+	pci_err_t caps_err;       /* PCI_ERR_EIO: the list breaks after ncaps entries */
+	uint_t ncaps;
+	uint8_t cap_id[PCII_MAX_CAPS];
+	uint8_t cap_off[PCII_MAX_CAPS];
+	uint8_t cap_len[PCII_MAX_CAPS]; /* protected length (MSI/MSI-X), 0 otherwise */
+	bool xcaps_walked;
+	pci_err_t xcaps_err;
+	uint_t nxcaps;
+	struct pcii_xcap {
+		uint16_t id;
+		uint8_t ver;
+		uint16_t off;
+	} *xcaps;
+	/* capability instances */
+	pcii_capinst_t *insts;
+	/* attachments in this process */
+	uint_t nhandles, nowners;
+	pcii_localown_t local;
+	/* IRQs reported by pci_device_read_irq(), in slot order */
+	pci_irq_t *irqs;
+	uint_t nirqs;
+};
+
+struct pcii_hdl {
+	_Atomic uint32_t gen;     /* odd: live */
+	pcii_dev_t *dev;
+	pci_attachFlags_t flags;
+	bool owner;
+	int lock_fd;              /* cross-process lock file, -1 for process-local scope */
+};
+
+/* ---- core.c / device.c ---- */
+extern pthread_mutex_t pcii_core_lock;
+extern const pcicap_backend_t *pcii_be;
+extern void *pcii_be_ctx;
+
+/* Make sure a backend is up and the device table current. Lock held. */
+pci_err_t pcii_ready(void);
+/* Device by BDF (lock held; refreshes the table when the backend's
+ * generation changed). NULL when none. */
+pcii_dev_t *pcii_dev_find(pci_bdf_t bdf);
+/* Device plus availability check: PCI_ERR_ENODEV, PCI_ERR_DEV_NOT_AVAIL. */
+pci_err_t pcii_dev_get(pci_bdf_t bdf, pcii_dev_t **dev);
+pci_err_t pcii_dev_present(const pcii_dev_t *dev);
+/* The idx-th device of the current table, in BDF order (lock held). */
+pcii_dev_t *pcii_dev_at(size_t idx);
+/* Handle lookup (lock held or not: lock-free read). NULL if invalid. */
+pcii_hdl_t *pcii_hdl_get(pci_devhdl_t h);
+uint32_t pcii_hdl_slot(const pcii_hdl_t *h);
+/* Handle + live device; err receives EINVAL / ENODEV. */
+pcii_hdl_t *pcii_hdl_dev(pci_devhdl_t h, pci_err_t *err);
+
+/* Backend access, width 1/2/4, bounds and alignment checked by callers. */
+pci_err_t pcii_cfg_read(const pcii_dev_t *dev, uint_t off, uint_t width, uint32_t *val);
+pci_err_t pcii_cfg_write(const pcii_dev_t *dev, uint_t off, uint_t width, uint32_t val);
+
+/* ---- backend.c ---- */
+pci_err_t pcii_backend_select(const char *name);
+
+/* ---- owner.c ---- */
+pci_err_t pcii_own_acquire(pcii_dev_t *dev, pcii_hdl_t *h, pci_attachFlags_t flags);
+void pcii_own_release(pcii_dev_t *dev, pcii_hdl_t *h);
+/* Whether @h is the only attachment of its device in every process. */
+bool pcii_own_sole(pcii_dev_t *dev, pcii_hdl_t *h);
+
+/* ---- caps.c ---- */
+pci_err_t pcii_caps_walk(pcii_dev_t *dev);
+pci_err_t pcii_xcaps_walk(pcii_dev_t *dev);
+pcii_capinst_t *pcii_inst_find(pcii_dev_t *dev, uint_t offset);
+/* Disable every capability @h enabled (detach). */
+void pcii_caps_release_handle(pcii_dev_t *dev, pcii_hdl_t *h);
+/* Quiesce MSI/MSI-X state left by earlier users (first owner attach). */
+void pcii_caps_quiesce(pcii_dev_t *dev);
+/* Device reset or gone: modules forget their state. */
+void pcii_caps_forget(pcii_dev_t *dev);
+void pcii_caps_free(pcii_dev_t *dev);
+extern const pcicap_host_t pcii_host;
+
+/* ---- loader.c ---- */
+pci_err_t pcii_module_get(pci_capid_t capid, uint16_t vid, uint16_t did,
+			  const pcicap_cap_module_t **mod);
+
+/* ---- resources.c ---- */
+void pcii_irqs_clear(pcii_dev_t *dev);
+/* Describe BAR @bar (0..5, -1 = ROM): backend bar_info or config sizing. */
+pci_err_t pcii_bar_info(pcii_dev_t *dev, int bar, pci_ba_t *ba);
+
+/* ---- ISR-path quiescence ---- */
+extern _Atomic int pcii_isr_active;
+static inline void pcii_isr_enter(void)
+{
+	atomic_fetch_add_explicit(&pcii_isr_active, 1, memory_order_acquire);
+}
+static inline void pcii_isr_exit(void)
+{
+	atomic_fetch_sub_explicit(&pcii_isr_active, 1, memory_order_release);
+}
+void pcii_isr_quiesce(void);
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * Attach rules and ownership (decisions.md section 4).
+ *
+ * Two lock spaces with the same rules:
+ *  - process-local (simulated devices with no scope): counters per device;
+ *  - cross-process (host devices, simulated devices with a `scope`): an
+ *    open-file-description lock on a per-device lock file in the runtime
+ *    directory. Byte 0 is the attach lock (read = shared attacher, write =
+ *    exclusive attacher), byte 1 the owner lock (read = MULTI owner, write =
+ *    sole owner). Each handle has its own open file description, so the
+ *    rules hold between handles of one process too, and the kernel drops
+ *    the locks when the holder exits, however it dies.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static bool scope_name_ok(const char *s)
+{
+	if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+/* mkdir that accepts an existing directory only if it is ours. */
+static int private_dir(const char *path)
+{
+	if (mkdir(path, 0700) != 0) {
+		struct stat st;
+		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+			return -1;
+	}
+	return 0;
+}
+
+static int lock_file_open(const char *scope, pci_bdf_t bdf)
+{
+	if (!scope_name_ok(scope)) {
+		pcii_log(PCICAP_LOG_ERROR, "ownership scope '%s' is not a valid name", scope);
+		return -1;
+	}
+	char dir[512], path[640];
+	const char *base = getenv("PCICAP_RUNTIME_DIR");
+	if (base && *base) {
+		snprintf(dir, sizeof(dir), "%s", base);
+	} else if ((base = getenv("XDG_RUNTIME_DIR")) && *base) {
+		snprintf(dir, sizeof(dir), "%s/pcicap", base);
+	} else {
+		snprintf(dir, sizeof(dir), "/tmp/pcicap-%u", (unsigned)geteuid());
+	}
+	if (private_dir(dir) != 0) {
+		pcii_log(PCICAP_LOG_ERROR, "runtime directory %s is not usable", dir);
+		return -1;
+	}
+	size_t n = strlen(dir);
+	snprintf(dir + n, sizeof(dir) - n, "/%s", scope);
+	if (private_dir(dir) != 0) {
+		pcii_log(PCICAP_LOG_ERROR, "lock directory %s is not usable", dir);
+		return -1;
+	}
+	if (PCI_IS_ARI(bdf))
+		snprintf(path, sizeof(path), "%s/%04x:%02x:ari.%02x.lock", dir, PCICAP_BDF_DOMAIN(bdf),
+			 PCI_BUS(bdf), PCI_FUNC(bdf));
+	else
+		snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.%x.lock", dir, PCICAP_BDF_DOMAIN(bdf),
+			 PCI_BUS(bdf), PCI_DEV(bdf), PCI_FUNC(bdf));
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		pcii_log(PCICAP_LOG_ERROR, "cannot open lock file %s", path);
+	return fd;
+}
+
+enum { LOCK_TAKEN = 0, HELD_BY_READER = 1, HELD_BY_WRITER = 2, LOCK_ERROR = -1 };
+
+/* Try an OFD lock on one byte: LOCK_TAKEN, HELD_BY_READER or
+ * HELD_BY_WRITER (someone else holds a conflicting lock), LOCK_ERROR. */
+static int ofd_trylock(int fd, off_t byte, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return LOCK_TAKEN;
+	if (errno != EAGAIN && errno != EACCES)
+		return LOCK_ERROR;
+	struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
+	if (fcntl(fd, F_OFD_GETLK, &q) != 0)
+		return LOCK_ERROR;
+	return q.l_type == F_WRLCK ? HELD_BY_WRITER : HELD_BY_READER;
+}
+
+static const char *dev_scope(const pcii_dev_t *dev)
+{
+	return pcii_be->scope ? pcii_be->scope(pcii_be_ctx, dev->bdf) : NULL;
+}
+
+pci_err_t pcii_own_acquire(pcii_dev_t *dev, pcii_hdl_t *h, pci_attachFlags_t flags)
+{
+	bool excl = flags & pci_attachFlags_e_EXCLUSIVE;
+	bool owner = flags & pci_attachFlags_e_OWNER;
+	bool multi = flags & pci_attachFlags_e_MULTI;
+	const char *scope = dev_scope(dev);
+	if (!scope) {
+		pcii_localown_t *l = &dev->local;
+		if (l->attach_ex)
+			return PCI_ERR_ATTACH_EXCLUSIVE;
+		if (excl && l->attach_sh)
+			return PCI_ERR_ATTACH_SHARED;
+		if (owner && (l->owner_ex || (!multi && l->owner_sh)))
+			return PCI_ERR_ATTACH_OWNED;
+		if (excl)
+			l->attach_ex = true;
+		else
+			l->attach_sh++;
+		if (owner) {
+			if (multi)
+				l->owner_sh++;
+			else
+				l->owner_ex = true;
+		}
+		h->lock_fd = -1;
+		return PCI_ERR_OK;
+	}
+	int fd = lock_file_open(scope, dev->bdf);
+	if (fd < 0)
+		return PCI_ERR_LOCK_FAILURE;
+	int r = ofd_trylock(fd, 0, excl ? F_WRLCK : F_RDLCK);
+	pci_err_t err = PCI_ERR_OK;
+	if (r == LOCK_ERROR)
+		err = PCI_ERR_LOCK_FAILURE;
+	else if (r == HELD_BY_WRITER)
+		err = PCI_ERR_ATTACH_EXCLUSIVE;
+	else if (r == HELD_BY_READER)
+		err = PCI_ERR_ATTACH_SHARED;
+	if (err == PCI_ERR_OK && owner) {
+		r = ofd_trylock(fd, 1, multi ? F_RDLCK : F_WRLCK);
+		if (r == LOCK_ERROR)
+			err = PCI_ERR_LOCK_FAILURE;
+		else if (r != LOCK_TAKEN)
+			err = PCI_ERR_ATTACH_OWNED;
+	}
+	if (err != PCI_ERR_OK) {
+		close(fd);
+		return err;
+	}
+	h->lock_fd = fd;
+	return PCI_ERR_OK;
+}
+
+void pcii_own_release(pcii_dev_t *dev, pcii_hdl_t *h)
+{
+	if (h->lock_fd >= 0) {
+		close(h->lock_fd); /* drops both byte locks */
+		h->lock_fd = -1;
+		return;
+	}
+	pcii_localown_t *l = &dev->local;
+	if (h->flags & pci_attachFlags_e_EXCLUSIVE)
+		l->attach_ex = false;
+	else if (l->attach_sh)
+		l->attach_sh--;
+	if (h->owner) {
+		if (h->flags & pci_attachFlags_e_MULTI) {
+			if (l->owner_sh)
+				l->owner_sh--;
+		} else {
+			l->owner_ex = false;
+		}
+	}
+}
+
+bool pcii_own_sole(pcii_dev_t *dev, pcii_hdl_t *h)
+{
+	if (dev->nhandles != 1)
+		return false;
+	if (h->lock_fd < 0)
+		return true;
+	struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	if (fcntl(h->lock_fd, F_OFD_GETLK, &q) != 0)
+		return false;
+	return q.l_type == F_UNLCK;
+}

@@ -1,0 +1,13 @@
+/* Every public header compiles alone, and together, as strict C99. */
+#include <pci/pci.h>
+#include <pcicap/pcicap.h>
+#include <pcicap/backend.h>
+#include <pcicap/cap_module.h>
+#include <pcicap/irq.h>
+#include <pcicap/sim.h>
+
+int main(void)
+{
+	pci_bdf_t bdf = PCI_BDF(1, 2, 3);
+	return (PCI_BUS(bdf) == 1 && PCI_DEV(bdf) == 2 && PCI_FUNC(bdf) == 3) ? 0 : 1;
+}

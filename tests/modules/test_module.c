@@ -1,0 +1,157 @@
+/*
+ * A small capability module for the loader and dispatch tests. One source,
+ * several builds (see meson.build):
+ *  TESTMOD_CAPID      capability ID it serves
+ *  TESTMOD_WHICH      value returned by which(): 1 generic, 2 specific
+ *  TESTMOD_BAD_ABI    declare a wrong ABI version
+ *  TESTMOD_NO_ENTRY   export no entry symbol
+ *  TESTMOD_ALWAYS     PCICAP_MODULE_ALWAYS_ENABLED
+ *  TESTMOD_QUIESCE    clear the MSI enable bit in quiesce()
+ */
+#include <stdlib.h>
+#include <pcicap/cap_module.h>
+
+#include "test_module.h"
+
+typedef struct {
+	uint_t nirq;      /* requested at the next enable */
+	uint_t held;      /* IRQs held while enabled */
+	pci_irq_t irqs[32];
+	uint8_t len;
+} state_t;
+
+static const pcicap_host_t *host;
+
+static uint_t which(pci_cap_t cap)
+{
+	return cap ? TESTMOD_WHICH : 0;
+}
+
+static uint_t get_len(pci_cap_t cap)
+{
+	if (!host)
+		return 0;
+	const uint8_t *priv = host->cap_priv(cap);
+	return priv ? priv[0] : 0;
+}
+
+static pci_err_t set_nirq(pci_cap_t cap, pci_devhdl_t hdl, uint_t nirq)
+{
+	if (!host)
+		return PCI_ERR_EINVAL;
+	pcicap_capinst_t *ci;
+	pci_err_t err = host->check(cap, hdl, true, &ci);
+	if (err != PCI_ERR_OK)
+		return err;
+	if (nirq > 32)
+		return PCI_ERR_EINVAL;
+	((state_t *)ci->state)->nirq = nirq;
+	return PCI_ERR_OK;
+}
+
+static const testmod_api_t api = {.which = which, .get_len = get_len, .set_nirq = set_nirq};
+
+static pci_err_t attach(pcicap_capinst_t *ci)
+{
+	host = ci->host;
+	uint32_t v;
+	pci_err_t err = ci->host->cfg_rd(ci, ci->offset + 2, 1, &v);
+	if (err == PCI_ERR_OK)
+		((state_t *)ci->state)->len = (uint8_t)v;
+	return err;
+}
+
+static pci_err_t read_cap(pcicap_capinst_t *ci, pci_cap_t cap)
+{
+	uint8_t *priv = ci->host->cap_priv(cap);
+	if (!priv)
+		return PCI_ERR_EINVAL;
+	priv[0] = ((state_t *)ci->state)->len;
+	return PCI_ERR_OK;
+}
+
+static pci_err_t enable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req, pci_cap_t cap)
+{
+	state_t *s = ci->state;
+	pcicap_irq_msg_t msgs[32];
+	pci_irq_t irqs[32];
+	if (s->nirq) {
+		pci_err_t err = ci->host->irq_alloc(ci, s->nirq, 0, msgs);
+		if (err != PCI_ERR_OK)
+			return err;
+		for (uint_t i = 0; i < s->nirq; i++)
+			irqs[i] = msgs[i].irq;
+	}
+	pci_err_t err = ci->host->cfg_wr(ci, ci->offset + 3, 1, TESTMOD_ENABLED_MARK);
+	if (err == PCI_ERR_OK && s->nirq)
+		err = ci->host->set_irqs(ci, irqs, s->nirq);
+	if (err != PCI_ERR_OK) {
+		if (s->nirq)
+			ci->host->irq_free(ci, irqs, s->nirq);
+		return err;
+	}
+	s->held = s->nirq;
+	for (uint_t i = 0; i < s->held; i++)
+		s->irqs[i] = irqs[i];
+	return PCI_ERR_OK;
+}
+
+static void forget(pcicap_capinst_t *ci)
+{
+	state_t *s = ci->state;
+	if (s->held)
+		ci->host->irq_free(ci, s->irqs, s->held);
+	s->held = 0;
+}
+
+static pci_err_t disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req, pci_cap_t cap)
+{
+	pci_err_t err = ci->host->cfg_wr(ci, ci->offset + 3, 1, 0);
+	if (err != PCI_ERR_OK)
+		return err;
+	forget(ci);
+	ci->host->set_irqs(ci, NULL, 0);
+	return PCI_ERR_OK;
+}
+
+#ifdef TESTMOD_QUIESCE
+static pci_err_t quiesce(pcicap_capinst_t *ci)
+{
+	uint32_t ctrl;
+	pci_err_t err = ci->host->cfg_rd(ci, ci->offset + 2, 2, &ctrl);
+	if (err == PCI_ERR_OK && (ctrl & 1))
+		err = ci->host->cfg_wr(ci, ci->offset + 2, 2, ctrl & ~1u);
+	return err;
+}
+#endif
+
+#ifdef TESTMOD_ALWAYS
+#define TESTMOD_FLAGS PCICAP_MODULE_ALWAYS_ENABLED
+#else
+#define TESTMOD_FLAGS 0
+#endif
+#ifdef TESTMOD_QUIESCE
+#define TESTMOD_QUIESCE_OP quiesce
+#else
+#define TESTMOD_QUIESCE_OP NULL
+#endif
+#define TESTMOD_FIELDS                                                                   \
+	.capid = TESTMOD_CAPID, .flags = TESTMOD_FLAGS, .name = "testmod",               \
+	.api_version = TESTMOD_API_VERSION, .api = &api, .state_size = sizeof(state_t), \
+	.cap_priv_size = 8, .attach = attach, .read = read_cap, .enable = enable,       \
+	.disable = disable, .quiesce = TESTMOD_QUIESCE_OP, .forget = forget
+
+#if defined(TESTMOD_NO_ENTRY)
+/* exports a differently named table: the loader must not find it */
+__attribute__((visibility("default"))) extern const pcicap_cap_module_t not_the_entry;
+__attribute__((visibility("default"))) const pcicap_cap_module_t not_the_entry = {
+	.struct_size = sizeof(pcicap_cap_module_t), .abi_version = PCICAP_MODULE_ABI_VERSION,
+	TESTMOD_FIELDS};
+#elif defined(TESTMOD_BAD_ABI)
+__attribute__((visibility("default"))) extern const pcicap_cap_module_t pcicap_cap_module_entry;
+__attribute__((visibility("default"))) const pcicap_cap_module_t pcicap_cap_module_entry = {
+	.struct_size = sizeof(pcicap_cap_module_t), .abi_version = PCICAP_MODULE_ABI_VERSION + 98,
+	TESTMOD_FIELDS};
+#else
+PCICAP_MODULE_REGISTER(TESTMOD_FIELDS);
+#endif

@@ -1,0 +1,412 @@
+/* Capability modules: loading, errors, blacklist, pci_cap_t objects,
+ * enable/disable/isenabled dispatch, quiesce and detach. Uses the test
+ * modules of tests/modules (PCI_CAP_MODULE_DIR points there). */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <pcicap/irq.h>
+
+#include "modules/test_module.h"
+#include "testutil.h"
+
+#define VIRTIO_SPECIFIC PCI_BDF(0, 1, 0) /* 1af4:1045: pci_cap-0x09-1af41045.so */
+#define VIRTIO_GENERIC PCI_BDF(0, 2, 0)  /* 1af4:1042: pci_cap-0x09.so */
+#define ICH10 PCI_BDF(0, 0x1f, 2)        /* MSI (enabled), PM, SATA, AF */
+#define I82576 PCI_BDF(1, 0, 0)          /* PM, MSI, MSI-X, PCIe */
+
+static void load_all(void)
+{
+	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/local-firecracker-virtio-vm.txt")), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/intel-ich10-ahci.txt")), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/intel-82576-nic.txt")), PCI_ERR_OK);
+}
+
+static const testmod_api_t *api(pci_cap_t cap)
+{
+	return (const testmod_api_t *)cap->api_p;
+}
+
+static pci_devhdl_t attach(pci_bdf_t bdf, pci_attachFlags_t f)
+{
+	pci_err_t err;
+	pci_devhdl_t h = pci_device_attach(bdf, f, &err);
+	assert_int_equal(err, PCI_ERR_OK);
+	return h;
+}
+
+static void test_generic_and_specific(void **state)
+{
+	(void)state;
+	load_all();
+	pci_cap_t a = NULL, b = NULL;
+	assert_int_equal(pci_device_read_cap(VIRTIO_SPECIFIC, &a, 0), PCI_ERR_OK);
+	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &b, 0), PCI_ERR_OK);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(api(a)->which(a), 2);
+	assert_int_equal(api(b)->which(b), 1);
+	assert_int_equal(a->api_version.major, 1);
+	assert_int_equal(a->api_version.minor, 0);
+	/* the module read the vendor capability's length byte */
+	assert_int_equal(api(b)->get_len(b), tu_peek8(VIRTIO_GENERIC, 0x40 + 2));
+	assert_int_equal(pcicap_cap_offset(b), 0x40);
+	pci_cap_t c = NULL;
+	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &c, 4), PCI_ERR_OK);
+	assert_int_equal(pcicap_cap_offset(c), 0x84);
+	assert_int_equal(api(c)->get_len(c), tu_peek8(VIRTIO_GENERIC, 0x84 + 2));
+	free(a); /* plain free(), as QNX drivers do */
+	free(b);
+	free(c);
+}
+
+static void test_module_errors(void **state)
+{
+	(void)state;
+	load_all();
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(ICH10, &cap, 2), PCI_ERR_NO_MODULE); /* SATA 0x12 */
+	assert_null(cap);
+	assert_int_equal(pci_device_read_cap(ICH10, &cap, 1), PCI_ERR_MOD_COMPAT); /* PM: bad ABI */
+	assert_null(cap);
+	assert_int_equal(pci_device_read_cap(I82576, &cap, 3), PCI_ERR_MODULE_SYM); /* PCIe: no entry */
+	assert_null(cap);
+	assert_int_equal(pci_device_read_cap(I82576, &cap, 2), PCI_ERR_MOD_COMPAT); /* MSI-X: wrong capid */
+	assert_null(cap);
+	assert_int_equal(pci_device_read_cap(I82576, &cap, 4), PCI_ERR_ENOENT);
+	assert_int_equal(pci_device_read_cap(PCI_BDF(9, 0, 0), &cap, 0), PCI_ERR_ENODEV);
+	assert_int_equal(pci_device_read_cap(I82576, NULL, 0), PCI_ERR_EINVAL);
+	/* a non-NULL *cap that is not ours is refused and left alone */
+	struct _pci_cap fake = {{1, 0}, 0, NULL};
+	pci_cap_t fp = &fake;
+	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &fp, 0), PCI_ERR_EINVAL);
+	assert_ptr_equal(fp, &fake);
+}
+
+/* Run @fn in a child process (fresh module cache); returns its exit code. */
+static int in_child(int (*fn)(void))
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn());
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static int which_at(pci_bdf_t bdf, pci_err_t *err)
+{
+	pci_cap_t cap = NULL;
+	*err = pci_device_read_cap(bdf, &cap, 0);
+	int w = cap ? (int)api(cap)->which(cap) : 0;
+	free(cap);
+	return w;
+}
+
+static int bl_specific_falls_back(void)
+{
+	pci_err_t err;
+	setenv("PCI_MODULE_BLACKLIST", "foo.so:pci_cap-0x09-1af41045.so:", 1);
+	return which_at(VIRTIO_SPECIFIC, &err) == 1 && err == PCI_ERR_OK ? 0 : 1;
+}
+
+static int bl_both(void)
+{
+	pci_err_t err;
+	setenv("PCI_MODULE_BLACKLIST", "pci_cap-0x09-1af41045.so:pci_cap-0x09.so", 1);
+	return which_at(VIRTIO_SPECIFIC, &err) == 0 && err == PCI_ERR_MODULE_BLACKLISTED &&
+			       which_at(VIRTIO_GENERIC, &err) == 0 && err == PCI_ERR_MODULE_BLACKLISTED
+		       ? 0
+		       : 1;
+}
+
+static int bl_exact_path(void)
+{
+	pci_err_t err;
+	char buf[1200];
+	snprintf(buf, sizeof(buf), "/nonexistent/pci_cap-0x09.so:%s/pci_cap-0x09.so",
+		 getenv("PCI_CAP_MODULE_DIR"));
+	setenv("PCI_MODULE_BLACKLIST", buf, 1);
+	if (which_at(VIRTIO_GENERIC, &err) != 0 || err != PCI_ERR_MODULE_BLACKLISTED)
+		return 1;
+	/* a path elsewhere does not block */
+	setenv("PCI_MODULE_BLACKLIST", "/nonexistent/pci_cap-0x09.so", 1);
+	return which_at(VIRTIO_GENERIC, &err) == 1 && err == PCI_ERR_OK ? 0 : 2;
+}
+
+static int bl_after_load(void)
+{
+	pci_err_t err;
+	unsetenv("PCI_MODULE_BLACKLIST");
+	if (which_at(VIRTIO_GENERIC, &err) != 1)
+		return 1;
+	/* once loaded, the list is not consulted again */
+	setenv("PCI_MODULE_BLACKLIST", "pci_cap-0x09.so", 1);
+	return which_at(VIRTIO_GENERIC, &err) == 1 && err == PCI_ERR_OK ? 0 : 2;
+}
+
+static int missing_dir(void)
+{
+	pci_err_t err;
+	setenv("PCI_CAP_MODULE_DIR", "/nonexistent-pcicap-dir", 1);
+	return which_at(VIRTIO_GENERIC, &err) == 0 && err == PCI_ERR_NO_MODULE ? 0 : 1;
+}
+
+static void test_blacklist_and_search_path(void **state)
+{
+	(void)state;
+	load_all();
+	assert_int_equal(in_child(bl_specific_falls_back), 0);
+	assert_int_equal(in_child(bl_both), 0);
+	assert_int_equal(in_child(bl_exact_path), 0);
+	assert_int_equal(in_child(bl_after_load), 0);
+	assert_int_equal(in_child(missing_dir), 0);
+}
+
+static void test_reread(void **state)
+{
+	(void)state;
+	load_all();
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &cap, 0), PCI_ERR_OK);
+	pci_cap_t first = cap;
+	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &cap, 0), PCI_ERR_OK);
+	assert_non_null(cap);
+	assert_int_equal(api(cap)->which(cap), 1);
+	(void)first; /* the old object was released by the library */
+	/* a failed re-read destroys the object: the caller starts again from NULL */
+	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &cap, 9), PCI_ERR_ENOENT);
+	assert_null(cap);
+	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &cap, 0), PCI_ERR_OK);
+	free(cap);
+}
+
+static void test_enable_disable(void **state)
+{
+	(void)state;
+	load_all();
+	pci_bdf_t bdf = VIRTIO_GENERIC;
+	pci_cap_t cap = NULL, other = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
+	assert_int_equal(pci_device_read_cap(VIRTIO_SPECIFIC, &other, 0), PCI_ERR_OK);
+	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	/* argument checks come first and change nothing */
+	assert_int_equal(pci_device_cfg_cap_enable(NULL, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, NULL), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(h, (pci_reqType_t)7, cap), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, other), PCI_ERR_EINVAL);
+	struct {
+		struct _pci_cap pub;
+		char tail[64];
+	} forged;
+	memcpy(&forged, cap, sizeof(forged.pub));
+	memset(forged.tail, 0, sizeof(forged.tail));
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, &forged.pub), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(sh, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_NOT_OWNER);
+	assert_int_not_equal(tu_peek8(bdf, 0x43), TESTMOD_ENABLED_MARK);
+	assert_false(pci_device_cfg_cap_isenabled(h, cap));
+
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_MANDATORY, cap), PCI_ERR_OK);
+	assert_int_equal(tu_peek8(bdf, 0x43), TESTMOD_ENABLED_MARK);
+	assert_true(pci_device_cfg_cap_isenabled(h, cap));
+	assert_true(pci_device_cfg_cap_isenabled(sh, cap));
+	assert_false(pci_device_cfg_cap_isenabled(h, other));
+	assert_false(pci_device_cfg_cap_isenabled(NULL, cap));
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_ADVISORY, cap), PCI_ERR_EALREADY);
+	assert_int_equal(pci_device_cfg_cap_disable(sh, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_NOT_OWNER);
+	/* a new pci_cap_t for the same capability sees the same state */
+	pci_cap_t again = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &again, 0), PCI_ERR_OK);
+	assert_true(pci_device_cfg_cap_isenabled(h, again));
+	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, again), PCI_ERR_OK);
+	assert_int_equal(tu_peek8(bdf, 0x43), 0);
+	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_EALREADY);
+	assert_false(pci_device_cfg_cap_isenabled(h, cap));
+	/* a device that went away */
+	assert_int_equal(pcicap_sim_set_removed(bdf, true), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_ENODEV);
+	assert_int_equal(pcicap_sim_set_removed(bdf, false), PCI_ERR_OK);
+	/* a failed enable (the device faults) leaves it disabled */
+	assert_int_equal(pcicap_sim_fail_access(bdf, 1, PCI_ERR_EIO), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_EIO);
+	assert_false(pci_device_cfg_cap_isenabled(h, cap));
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+	free(other);
+	free(again);
+}
+
+static void test_detach_disables(void **state)
+{
+	(void)state;
+	load_all();
+	pci_bdf_t bdf = VIRTIO_GENERIC;
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t h2 = attach(bdf, pci_attachFlags_MULTI_OWNER);
+	assert_int_equal(api(cap)->set_nirq(cap, h, 2), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_OK);
+	free(cap); /* drivers free it right after enabling */
+	assert_int_equal(tu_peek8(bdf, 0x43), TESTMOD_ENABLED_MARK);
+	/* another owner's detach leaves it alone */
+	assert_int_equal(pci_device_detach(h2), PCI_ERR_OK);
+	assert_int_equal(tu_peek8(bdf, 0x43), TESTMOD_ENABLED_MARK);
+	/* the enabling handle's detach disables it and frees its IRQs */
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	assert_int_equal(tu_peek8(bdf, 0x43), 0);
+	/* all 64 IRQs of the pool are free again */
+	h = attach(bdf, pci_attachFlags_OWNER);
+	cap = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
+	assert_int_equal(api(cap)->set_nirq(cap, h, 32), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_OK);
+	int_t n = 0;
+	assert_int_equal(pci_device_read_irq(h, &n, NULL), PCI_ERR_OK);
+	assert_int_equal(n, 32);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+}
+
+static void test_irqs(void **state)
+{
+	(void)state;
+	load_all();
+	pci_bdf_t bdf = VIRTIO_GENERIC;
+	assert_int_equal(pcicap_sim_set_irqs(4), PCI_ERR_OK);
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
+	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	int_t n = -5;
+	pci_irq_t irqs[8];
+	/* nothing enabled: no IRQs */
+	assert_int_equal(pci_device_read_irq(h, &n, NULL), PCI_ERR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(pci_device_read_irq(h, NULL, irqs), PCI_ERR_IRQ_NOT_AVAIL);
+	/* more than the pool has: the enable fails and changes nothing */
+	assert_int_equal(api(cap)->set_nirq(cap, h, 5), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_IRQ_NOT_AVAIL);
+	assert_false(pci_device_cfg_cap_isenabled(h, cap));
+	assert_int_not_equal(tu_peek8(bdf, 0x43), TESTMOD_ENABLED_MARK);
+	/* arguments swapped: the handle is not a capability object */
+	assert_int_equal(api(cap)->set_nirq((pci_cap_t)sh, (pci_devhdl_t)cap, 3), PCI_ERR_EINVAL);
+	assert_int_equal(api(cap)->set_nirq(cap, sh, 3), PCI_ERR_NOT_OWNER);
+	assert_int_equal(api(cap)->set_nirq(cap, h, 3), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_OK);
+	/* the conventions of pci_device_read_irq() */
+	assert_int_equal(pci_device_read_irq(h, &n, NULL), PCI_ERR_OK);
+	assert_int_equal(n, 3);
+	n = 8;
+	assert_int_equal(pci_device_read_irq(h, &n, irqs), PCI_ERR_OK);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_true(irqs[i] >= 256 && irqs[i] < 256 + 4);
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(irqs[i], irqs[j]);
+	}
+	pci_irq_t two[2] = {-1, -1};
+	n = 2;
+	assert_int_equal(pci_device_read_irq(h, &n, two), PCI_ERR_OK);
+	assert_int_equal(n, -1); /* one did not fit */
+	assert_int_equal(two[0], irqs[0]);
+	assert_int_equal(two[1], irqs[1]);
+	pci_irq_t one = -1;
+	assert_int_equal(pci_device_read_irq(h, NULL, &one), PCI_ERR_OK);
+	assert_int_equal(one, irqs[0]);
+	n = -1;
+	assert_int_equal(pci_device_read_irq(h, &n, irqs), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_read_irq(h, NULL, NULL), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_read_irq(sh, &n, NULL), PCI_ERR_NOT_OWNER);
+	/* an fd per IRQ, for the IRQs the device holds */
+	int fd = pcicap_irq_fd(h, irqs[0]);
+	assert_true(fd >= 0);
+	assert_int_equal(pcicap_irq_fd(h, irqs[0]), fd);
+	errno = 0;
+	assert_int_equal(pcicap_irq_fd(h, 12345), -1);
+	assert_int_equal(errno, EINVAL);
+	errno = 0;
+	assert_int_equal(pcicap_irq_fd(NULL, irqs[0]), -1);
+	assert_int_equal(errno, EINVAL);
+	/* disable releases them */
+	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_OK);
+	assert_int_equal(pci_device_read_irq(h, &n, NULL), PCI_ERR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(pcicap_irq_fd(h, irqs[0]), -1);
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+}
+
+static void test_always_enabled(void **state)
+{
+	(void)state;
+	load_all();
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(ICH10, &cap, 3), PCI_ERR_OK); /* AF 0x13 */
+	pci_devhdl_t h = attach(ICH10, pci_attachFlags_OWNER);
+	assert_true(pci_device_cfg_cap_isenabled(h, cap));
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_MANDATORY, cap), PCI_ERR_EALREADY);
+	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_ENOTSUP);
+	assert_true(pci_device_cfg_cap_isenabled(h, cap));
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+}
+
+static void test_quiesce_on_first_owner(void **state)
+{
+	(void)state;
+	load_all();
+	/* the ICH10 dump was taken with MSI enabled (Message Control 0x0009 at 0x82) */
+	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 1);
+	pci_devhdl_t sh = attach(ICH10, pci_attachFlags_e_SHARED);
+	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 1); /* a shared attach touches nothing */
+	pci_devhdl_t o1 = attach(ICH10, pci_attachFlags_MULTI_OWNER);
+	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 0); /* the first owner quiesces */
+	assert_int_equal(tu_peek8(ICH10, 0x82) & 0x8e, 0x08); /* the other bits are kept */
+	pcicap_sim_reset_counters(ICH10);
+	pci_devhdl_t o2 = attach(ICH10, pci_attachFlags_MULTI_OWNER);
+	assert_int_equal(tu_counters(ICH10).cfg_writes, 0); /* a second owner does not */
+	assert_int_equal(pci_device_detach(o1), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(o2), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+}
+
+static void test_cap_of_vanished_device(void **state)
+{
+	(void)state;
+	load_all();
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &cap, 0), PCI_ERR_OK);
+	pcicap_sim_clear();
+	load_all();
+	/* same address, new device: the old object is not valid for it */
+	pci_devhdl_t h = attach(VIRTIO_GENERIC, pci_attachFlags_OWNER);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		/* first: its children need a process that has loaded no module yet */
+		TU_TEST(test_blacklist_and_search_path),
+		TU_TEST(test_generic_and_specific),
+		TU_TEST(test_module_errors),
+		TU_TEST(test_reread),
+		TU_TEST(test_enable_disable),
+		TU_TEST(test_detach_disables),
+		TU_TEST(test_irqs),
+		TU_TEST(test_always_enabled),
+		TU_TEST(test_quiesce_on_first_owner),
+		TU_TEST(test_cap_of_vanished_device),
+	};
+	return TU_RUN(tests);
+}

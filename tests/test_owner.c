@@ -1,0 +1,175 @@
+/* Ownership across processes: simulated devices in a named scope share
+ * attach state through lock files; a dead owner releases its device. */
+#include <signal.h>
+#include <sys/prctl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define BDF PCI_BDF(1, 0, 0)
+
+static char rundir[256];
+static int scope_seq;
+
+static int setup(void **state)
+{
+	(void)state;
+	pcicap_sim_clear();
+	char topo[256];
+	snprintf(topo, sizeof(topo), "scope owner-test-%d-%d\ndevice 01:00.0 vendor=0x8086 device=0x10d3\n",
+		 (int)getpid(), ++scope_seq);
+	assert_int_equal(pcicap_sim_load_string(topo, NULL), PCI_ERR_OK);
+	return 0;
+}
+
+/* A child that attaches with @flags, reports the result on a pipe and then
+ * waits to be killed. */
+static pid_t child_attach(pci_attachFlags_t flags, pci_err_t *result)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+		close(p[0]);
+		pci_err_t err;
+		pci_devhdl_t h = pci_device_attach(BDF, flags, &err);
+		(void)h;
+		if (write(p[1], &err, sizeof(err)) != sizeof(err))
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], result, sizeof(*result)), sizeof(*result));
+	close(p[0]);
+	return pid;
+}
+
+static void kill_child(pid_t pid, int sig)
+{
+	kill(pid, sig);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+}
+
+static void test_second_process_refused_until_owner_dies(void **state)
+{
+	(void)state;
+	pci_err_t cerr;
+	pid_t pid = child_attach(pci_attachFlags_OWNER, &cerr);
+	assert_int_equal(cerr, PCI_ERR_OK);
+	pci_err_t err;
+	assert_null(pci_device_attach(BDF, pci_attachFlags_OWNER, &err));
+	assert_int_equal(err, PCI_ERR_ATTACH_OWNED);
+	assert_null(pci_device_attach(BDF, pci_attachFlags_MULTI_OWNER, &err));
+	assert_int_equal(err, PCI_ERR_ATTACH_OWNED);
+	assert_null(pci_device_attach(BDF, pci_attachFlags_EXCLUSIVE_OWNER, &err));
+	assert_int_equal(err, PCI_ERR_ATTACH_SHARED);
+	pci_devhdl_t sh = pci_device_attach(BDF, pci_attachFlags_e_SHARED, &err);
+	assert_non_null(sh);
+	/* the owner is killed with no chance to clean up */
+	kill_child(pid, SIGKILL);
+	pci_devhdl_t h = pci_device_attach(BDF, pci_attachFlags_OWNER, &err);
+	assert_non_null(h);
+	assert_int_equal(err, PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+}
+
+static void test_exclusive_across_processes(void **state)
+{
+	(void)state;
+	pci_err_t cerr, err;
+	pid_t pid = child_attach(pci_attachFlags_EXCLUSIVE_OWNER, &cerr);
+	assert_int_equal(cerr, PCI_ERR_OK);
+	assert_null(pci_device_attach(BDF, pci_attachFlags_e_SHARED, &err));
+	assert_int_equal(err, PCI_ERR_ATTACH_EXCLUSIVE);
+	assert_null(pci_device_attach(BDF, pci_attachFlags_EXCLUSIVE_OWNER, &err));
+	assert_int_equal(err, PCI_ERR_ATTACH_EXCLUSIVE);
+	kill_child(pid, SIGTERM);
+	pci_devhdl_t h = pci_device_attach(BDF, pci_attachFlags_EXCLUSIVE_OWNER, &err);
+	assert_non_null(h);
+	/* and now the child is the one refused */
+	pid = child_attach(pci_attachFlags_e_SHARED, &cerr);
+	assert_int_equal(cerr, PCI_ERR_ATTACH_EXCLUSIVE);
+	kill_child(pid, SIGKILL);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
+static void test_multi_owners_across_processes(void **state)
+{
+	(void)state;
+	pci_err_t cerr, err;
+	pid_t pid = child_attach(pci_attachFlags_MULTI_OWNER, &cerr);
+	assert_int_equal(cerr, PCI_ERR_OK);
+	pci_devhdl_t h = pci_device_attach(BDF, pci_attachFlags_MULTI_OWNER, &err);
+	assert_non_null(h);
+	assert_null(pci_device_attach(BDF, pci_attachFlags_OWNER, &err));
+	assert_int_equal(err, PCI_ERR_ATTACH_OWNED);
+	/* reset needs the only attachment in every process */
+	assert_int_equal(pci_device_reset(h, pci_resetType_e_FUNCTION), PCI_ERR_ATTACH_SHARED);
+	kill_child(pid, SIGKILL);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
+static void test_private_scope_by_default(void **state)
+{
+	(void)state;
+	/* without a scope, simulated devices belong to their process */
+	pcicap_sim_clear();
+	assert_int_equal(pcicap_sim_load_string("device 01:00.0 vendor=0x8086 device=0x10d3\n", NULL),
+			 PCI_ERR_OK);
+	pci_err_t cerr, err;
+	fflush(NULL);
+	pid_t pid = child_attach(pci_attachFlags_EXCLUSIVE_OWNER, &cerr);
+	assert_int_equal(cerr, PCI_ERR_OK);
+	pci_devhdl_t h = pci_device_attach(BDF, pci_attachFlags_EXCLUSIVE_OWNER, &err);
+	assert_non_null(h);
+	kill_child(pid, SIGKILL);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
+static void test_bad_scope_or_rundir(void **state)
+{
+	(void)state;
+	pcicap_sim_clear();
+	assert_int_equal(pcicap_sim_load_string("scope ../escape\ndevice 01:00.0\n", NULL), PCI_ERR_EIO);
+	assert_int_equal(pcicap_sim_load_string("scope ok-name\ndevice 01:00.0\n", NULL), PCI_ERR_OK);
+	char saved[256];
+	snprintf(saved, sizeof(saved), "%s", getenv("PCICAP_RUNTIME_DIR"));
+	setenv("PCICAP_RUNTIME_DIR", "/proc/version", 1); /* not a directory */
+	pci_err_t err;
+	assert_null(pci_device_attach(BDF, pci_attachFlags_OWNER, &err));
+	assert_int_equal(err, PCI_ERR_LOCK_FAILURE);
+	setenv("PCICAP_RUNTIME_DIR", saved, 1);
+	pci_devhdl_t h = pci_device_attach(BDF, pci_attachFlags_OWNER, &err);
+	assert_non_null(h);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
+int main(void)
+{
+	snprintf(rundir, sizeof(rundir), "/tmp/pcicap-test-owner-XXXXXX");
+	if (!mkdtemp(rundir))
+		return 1;
+	setenv("PCICAP_RUNTIME_DIR", rundir, 1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_second_process_refused_until_owner_dies, setup, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_exclusive_across_processes, setup, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_multi_owners_across_processes, setup, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_private_scope_by_default, setup, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_scope_or_rundir, setup, tu_teardown),
+	};
+	int rc = TU_RUN(tests);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rundir);
+	if (system(cmd) != 0)
+		rc = rc ? rc : 1;
+	return rc;
+}

@@ -1,0 +1,264 @@
+/* Address spaces, ROM, address translation, reset, chassis/slot, type. */
+#include <string.h>
+
+#include "testutil.h"
+
+static pci_bdf_t add_bars(pci_bdf_t bdf, bool flr)
+{
+	pcicap_sim_device_t d;
+	pcicap_sim_device_init(&d);
+	d.vid = 0x8086;
+	d.did = 0x10d3;
+	d.ccode = 0x020000;
+	d.pcie = true;
+	d.flr = flr;
+	d.bar[0].kind = PCICAP_SIM_BAR_MEM64;
+	d.bar[0].size = 0x20000;
+	d.bar[0].addr = 0x1f0000000ULL;
+	d.bar[2].kind = PCICAP_SIM_BAR_IO;
+	d.bar[2].size = 0x20;
+	d.bar[2].addr = 0xe000;
+	d.bar[3].kind = PCICAP_SIM_BAR_MEM32;
+	d.bar[3].size = 0x4000;
+	d.bar[3].prefetch = true;
+	d.bar[3].addr = 0xfe800000;
+	d.msix.entries = 4;
+	d.msix.table_bir = 3;
+	d.msix.table_off = 0;
+	d.msix.pba_bir = 3;
+	d.msix.pba_off = 0x2000;
+	return tu_add(bdf, &d);
+}
+
+static pci_devhdl_t attach(pci_bdf_t bdf, pci_attachFlags_t f)
+{
+	pci_err_t err;
+	pci_devhdl_t h = pci_device_attach(bdf, f, &err);
+	assert_int_equal(err, PCI_ERR_OK);
+	return h;
+}
+
+static void check_bar(const pci_ba_t *b, int num, pci_asType_e type, uint64_t addr, uint64_t size,
+		      uint32_t attrs)
+{
+	assert_int_equal(b->bar_num, num);
+	assert_int_equal(b->type, type);
+	assert_true(b->addr == addr);
+	assert_true(b->size == size);
+	assert_int_equal(b->attr & (pci_asAttr_e_BIT_MASK | pci_asAttr_e_PREFETCH | pci_asAttr_e_EXPANSION_ROM),
+			 attrs);
+	uint_t log2 = 0;
+	while ((1ULL << log2) < size)
+		log2++;
+	assert_int_equal(b->attr & pci_asAttr_e_ALIGN, log2);
+}
+
+static void test_read_ba(void **state)
+{
+	(void)state;
+	pci_bdf_t bdf = add_bars(PCI_BDF(1, 0, 0), false);
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	int_t n = 0;
+	assert_int_equal(pci_device_read_ba(h, &n, NULL, pci_reqType_e_UNSPECIFIED), PCI_ERR_OK);
+	assert_int_equal(n, 3);
+	pci_ba_t ba[8];
+	n = 8;
+	assert_int_equal(pci_device_read_ba(h, &n, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_OK);
+	assert_int_equal(n, 3);
+	check_bar(&ba[0], 0, pci_asType_e_MEM, 0x1f0000000ULL, 0x20000, pci_asAttr_e_64BIT);
+	check_bar(&ba[1], 2, pci_asType_e_IO, 0xe000, 0x20, pci_asAttr_e_32BIT);
+	check_bar(&ba[2], 3, pci_asType_e_MEM, 0xfe800000, 0x4000, pci_asAttr_e_32BIT | pci_asAttr_e_PREFETCH);
+	/* too small an array: filled, and the count of what did not fit, negated */
+	pci_ba_t two[2];
+	n = 2;
+	assert_int_equal(pci_device_read_ba(h, &n, two, pci_reqType_e_UNSPECIFIED), PCI_ERR_OK);
+	assert_int_equal(n, -1);
+	assert_int_equal(two[1].bar_num, 2);
+	/* MANDATORY: the caller names the BARs; unknown ones come back as NONE */
+	pci_ba_t want[4];
+	memset(want, 0, sizeof(want));
+	want[0].bar_num = 3;
+	want[1].bar_num = 1; /* upper half of BAR0 */
+	want[2].bar_num = 3;
+	want[3].bar_num = 9;
+	n = 4;
+	assert_int_equal(pci_device_read_ba(h, &n, want, pci_reqType_e_MANDATORY), PCI_ERR_OK);
+	check_bar(&want[0], 3, pci_asType_e_MEM, 0xfe800000, 0x4000, pci_asAttr_e_32BIT | pci_asAttr_e_PREFETCH);
+	assert_int_equal(want[1].type, pci_asType_e_NONE);
+	assert_int_equal(want[2].bar_num, 3);
+	assert_int_equal(want[3].type, pci_asType_e_NONE);
+	assert_int_equal(want[3].bar_num, 9);
+	/* errors */
+	assert_int_equal(pci_device_read_ba(h, NULL, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_EINVAL);
+	n = 1;
+	assert_int_equal(pci_device_read_ba(h, &n, NULL, pci_reqType_e_MANDATORY), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_read_ba(h, &n, ba, (pci_reqType_t)3), PCI_ERR_EINVAL);
+	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
+	assert_int_equal(pci_device_read_ba(sh, &n, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_NOT_OWNER);
+	assert_int_equal(pci_device_read_ba(NULL, &n, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
+static void test_dump_bars_and_rom(void **state)
+{
+	(void)state;
+	/* 82576: BAR0 32-bit mem at 0xe0800000, BAR1 mem at 0xe0000000, BAR2 I/O, BAR3 MSI-X */
+	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/intel-82576-nic.txt")), PCI_ERR_OK);
+	pci_bdf_t bdf = PCI_BDF(1, 0, 0);
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_ba_t ba[8];
+	int_t n = 8;
+	assert_int_equal(pci_device_read_ba(h, &n, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_OK);
+	assert_true(n >= 4);
+	assert_int_equal(ba[0].bar_num, 0);
+	assert_true(ba[0].addr == 0xe0800000);
+	assert_int_equal(ba[2].type, pci_asType_e_IO);
+	assert_true(ba[2].addr == 0x1020);
+	assert_int_equal(ba[3].bar_num, 3);
+	/* the synthesised MSI-X BAR holds the table and the PBA */
+	assert_true(ba[3].size >= 0x2000 + 8);
+	/* its expansion ROM (0xc7800000, disabled) comes last */
+	assert_int_equal(ba[n - 1].bar_num, -1);
+	assert_true(ba[n - 1].addr == 0xc7800000);
+	assert_true(ba[n - 1].attr & pci_asAttr_e_EXPANSION_ROM);
+	assert_false(ba[n - 1].attr & pci_asAttr_e_ENABLED);
+	assert_int_equal(pci_device_rom_enable(h), PCI_ERR_OK);
+	assert_int_equal(tu_peek32(bdf, 0x30) & 1, 1);
+	n = 8;
+	assert_int_equal(pci_device_read_ba(h, &n, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_OK);
+	assert_true(ba[n - 1].attr & pci_asAttr_e_ENABLED);
+	assert_int_equal(pci_device_rom_disable(h), PCI_ERR_OK);
+	assert_int_equal(tu_peek32(bdf, 0x30) & 1, 0);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	/* a device without one */
+	pcicap_sim_device_t d;
+	pcicap_sim_device_init(&d);
+	tu_add(PCI_BDF(2, 0, 0), &d);
+	h = attach(PCI_BDF(2, 0, 0), pci_attachFlags_OWNER);
+	assert_int_equal(pci_device_rom_enable(h), PCI_ERR_ENOTSUP);
+	assert_int_equal(pci_device_rom_disable(h), PCI_ERR_ENOTSUP);
+}
+
+static void test_map_as(void **state)
+{
+	(void)state;
+	pci_bdf_t bdf = add_bars(PCI_BDF(1, 0, 0), false);
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_e_SHARED);
+	pci_ba_t as = {.addr = 0x12340000, .size = 0x1000, .type = pci_asType_e_MEM,
+		       .attr = pci_asAttr_e_INBOUND, .bar_num = 0};
+	pci_ba_t x;
+	memset(&x, 0xa5, sizeof(x));
+	assert_int_equal(pci_device_map_as(h, &as, &x), PCI_ERR_OK);
+	assert_memory_equal(&x, &as, sizeof(as));
+	as.attr = pci_asAttr_e_OUTBOUND;
+	assert_int_equal(pci_device_map_as(h, &as, &x), PCI_ERR_OK);
+	as.attr = 0;
+	assert_int_equal(pci_device_map_as(h, &as, &x), PCI_ERR_EINVAL);
+	as.attr = pci_asAttr_e_INBOUND | pci_asAttr_e_OUTBOUND;
+	assert_int_equal(pci_device_map_as(h, &as, &x), PCI_ERR_EINVAL);
+	as.attr = pci_asAttr_e_INBOUND;
+	as.type = pci_asType_e_NONE;
+	assert_int_equal(pci_device_map_as(h, &as, &x), PCI_ERR_EINVAL);
+	as.type = pci_asType_e_MEM;
+	as.addr = ~0ULL - 10;
+	assert_int_equal(pci_device_map_as(h, &as, &x), PCI_ERR_EINVAL);
+	as.addr = 0x1000;
+	assert_int_equal(pci_device_map_as(h, NULL, &x), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_map_as(h, &as, NULL), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_map_as(NULL, &as, &x), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
+static void test_reset(void **state)
+{
+	(void)state;
+	pci_bdf_t flr = add_bars(PCI_BDF(1, 0, 0), true);
+	pci_bdf_t noflr = add_bars(PCI_BDF(2, 0, 0), false);
+	pci_devhdl_t h = attach(flr, pci_attachFlags_OWNER);
+	pci_devhdl_t n = attach(noflr, pci_attachFlags_OWNER);
+	assert_int_equal(pci_device_write_cmd(h, 0x0406, NULL), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_wr32(h, 0x100 - 4, 0x12345678, NULL), PCI_ERR_OK);
+	/* others attached: refused */
+	pci_devhdl_t sh = attach(flr, pci_attachFlags_e_SHARED);
+	assert_int_equal(pci_device_reset(h, pci_resetType_e_FUNCTION), PCI_ERR_ATTACH_SHARED);
+	assert_int_equal(pci_device_reset(sh, pci_resetType_e_FUNCTION), PCI_ERR_NOT_OWNER);
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+	assert_int_equal(pci_device_reset(h, pci_resetType_e_FUNCTION), PCI_ERR_OK);
+	/* the function is back at its power-on state */
+	pci_cmd_t cmd;
+	assert_int_equal(pci_device_read_cmd(flr, &cmd), PCI_ERR_OK);
+	assert_int_equal(cmd & 0x0406, 0);
+	/* types below BUS are a no-op; the others need device or backend support */
+	assert_int_equal(pci_device_reset(h, (pci_resetType_e)0), PCI_ERR_OK);
+	assert_int_equal(pci_device_reset(h, pci_resetType_e_BUS), PCI_ERR_ENOTSUP);
+	assert_int_equal(pci_device_reset(h, pci_resetType_e_SEGMENT), PCI_ERR_ENOTSUP);
+	assert_int_equal(pci_device_reset(n, pci_resetType_e_FUNCTION), PCI_ERR_ENOTSUP);
+	assert_int_equal(pci_device_reset(NULL, pci_resetType_e_FUNCTION), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(n), PCI_ERR_OK);
+}
+
+static void test_chassis_slot_and_type(void **state)
+{
+	(void)state;
+	pcicap_sim_device_t br;
+	pcicap_sim_device_init(&br);
+	br.vid = 0x10b5;
+	br.did = 0x9716;
+	br.ccode = 0x060400;
+	br.hdr_type = 1;
+	pci_bdf_t bbdf = tu_add(PCI_BDF(0, 1, 0), &br);
+	pcicap_sim_device_t d;
+	pcicap_sim_device_init(&d);
+	d.chassis_slot = PCI_CS(1, 7);
+	d.pcie = true;
+	pci_bdf_t dbdf = tu_add(PCI_BDF(4, 0, 0), &d);
+	pcicap_sim_device_t hb;
+	pcicap_sim_device_init(&hb);
+	hb.ccode = 0x060000;
+	pci_bdf_t hbdf = tu_add(PCI_BDF(0, 0, 0), &hb);
+	pcicap_sim_device_t plain;
+	pcicap_sim_device_init(&plain);
+	pci_bdf_t pbdf = tu_add(PCI_BDF(0, 3, 0), &plain);
+
+	pci_err_t err;
+	pci_devhdl_t h = attach(bbdf, pci_attachFlags_OWNER);
+	assert_int_equal(pci_device_write_sec_busnum(h, 4, NULL), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+
+	assert_int_equal(pci_device_chassis_slot(dbdf), PCI_CS(1, 7));
+	assert_int_equal(pci_device_chassis_slot(pbdf), PCI_CS(0, 0));
+	assert_int_equal(pci_device_chassis_slot(PCI_BDF(9, 9, 0)), PCI_CS_NONE);
+	assert_int_equal(pci_chassis_slot_device(PCI_CS(1, 7), &err), dbdf);
+	assert_int_equal(err, PCI_ERR_OK);
+	assert_int_equal(pci_chassis_slot_device(PCI_CS(1, 8), &err), PCI_BDF_NONE);
+	assert_int_equal(err, PCI_ERR_ENODEV);
+	assert_int_equal(pci_chassis_slot_device(PCI_CS_NONE, &err), PCI_BDF_NONE);
+	assert_int_equal(err, PCI_ERR_EINVAL);
+	assert_int_equal(pci_chassis_slot_device(PCI_CS(1, 0), &err), PCI_BDF_NONE);
+	assert_int_equal(err, PCI_ERR_EINVAL);
+	assert_int_equal(pci_chassis_slot_bridge(PCI_CS(1, 7)), bbdf);
+	assert_int_equal(pci_chassis_slot_bridge(PCI_CS(1, 8)), PCI_BDF_NONE);
+
+	uint_t sub = 0;
+	assert_int_equal(pci_device_get_type(dbdf, &sub), pci_device_type_e_PCIe);
+	assert_int_equal(sub, 0); /* endpoint */
+	assert_int_equal(pci_device_get_type(bbdf, &sub), pci_device_type_e_PCI_BRIDGE);
+	assert_int_equal(sub, (uint_t)-1);
+	assert_int_equal(pci_device_get_type(hbdf, NULL), pci_device_type_e_PCI_HOST_BRIDGE);
+	assert_int_equal(pci_device_get_type(pbdf, NULL), pci_device_type_e_PCI_DEVICE);
+	assert_int_equal(pci_device_get_type(PCI_BDF(9, 9, 0), &sub), pci_device_type_e_UNKNOWN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TU_TEST(test_read_ba),
+		TU_TEST(test_dump_bars_and_rom),
+		TU_TEST(test_map_as),
+		TU_TEST(test_reset),
+		TU_TEST(test_chassis_slot_and_type),
+	};
+	return TU_RUN(tests);
+}
