@@ -155,6 +155,40 @@ static void test_macros(void **state)
 	assert_int_equal(NELEMENTS(arr), 7);
 }
 
+static int log_calls;
+static pcicap_log_level_t log_level;
+static char log_msg[512];
+
+static void log_handler(pcicap_log_level_t level, const char *msg, void *arg)
+{
+	*(int *)arg += 1;
+	log_calls++;
+	log_level = level;
+	snprintf(log_msg, sizeof(log_msg), "%s", msg);
+}
+
+static void test_logging(void **state)
+{
+	(void)state;
+	int arg = 0;
+	pci_err_t err;
+	pcicap_set_log_handler(log_handler, &arg);
+	/* silent by default */
+	pci_verbosity = 0;
+	assert_null(pci_device_attach(PCI_BDF(0, 0, 0), 0x4000, &err));
+	assert_int_equal(err, PCI_ERR_EINVAL);
+	assert_int_equal(log_calls, 0);
+	/* caller misuse is reported at the error level once asked for */
+	pci_verbosity = PCICAP_LOG_ERROR;
+	assert_null(pci_device_attach(PCI_BDF(0, 0, 0), 0x4000, &err));
+	assert_int_equal(log_calls, 1);
+	assert_int_equal(arg, 1);
+	assert_int_equal(log_level, PCICAP_LOG_ERROR);
+	assert_non_null(strstr(log_msg, "bad flags"));
+	pcicap_set_log_handler(NULL, NULL);
+	pci_verbosity = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_strerror_out_of_range),
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_macros),
+		cmocka_unit_test(test_logging),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TU_RUN(tests);
 }

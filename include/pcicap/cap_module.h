@@ -129,8 +129,9 @@ typedef struct pcicap_cap_module {
 	 *  owner and that the capability is not enabled). On error nothing may
 	 *  have changed. */
 	pci_err_t (*enable)(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req, pci_cap_t cap);
-	/** Mandatory. Disable (the core has checked it is enabled). Also used
-	 *  with a NULL @p cap when a handle detaches. */
+	/** Mandatory. Disable (the core has checked it is enabled). When the
+	 *  enabling handle detaches, the core calls it with @p hdl and @p cap
+	 *  NULL and pci_reqType_e_UNSPECIFIED; if it fails then, forget() follows. */
 	pci_err_t (*disable)(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req,
 			     pci_cap_t cap);
 	/** Optional. Clear state left by earlier users when a process first

@@ -19,7 +19,8 @@ n=$(wc -l <"$tmp/ours")
 bad=$(grep -Ev '^(pci_|cap_msi_|cap_msix_|pcicap_)' "$tmp/ours" || true)
 if [ -n "$bad" ]; then echo "exported names outside the API:"; echo "$bad"; fail=1; fi
 
-cat "$inc"/pci/*.h "$inc"/pcicap/*.h >"$tmp/headers"
+# the headers without their comments
+cat "$inc"/pci/*.h "$inc"/pcicap/*.h | perl -0pe 's{/\*.*?\*/}{}gs; s{//[^\n]*}{}g' >"$tmp/headers"
 # declared functions: an identifier followed by '(' at the start of a
 # declaration line, and the one extern variable
 grep -Eo '(^|[ *])(pci|pcicap|cap_msi|cap_msix)_[A-Za-z0-9_]+\(' "$tmp/headers" |

@@ -1,0 +1,25 @@
+#!/bin/sh
+# README command 2: every test, three ways:
+#   1. a warnings-as-errors build, the whole suite (the hw suite skips where
+#      the host has no PCI bus);
+#   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the unit suite under valgrind.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh
+
+run() {
+	dir=$1; shift
+	[ -d "$dir" ] || meson setup "$dir" "$@"
+	meson compile -C "$dir"
+}
+
+run build-werror -Dwerror=true -Dtests=enabled
+meson test -C build-werror --print-errorlogs
+
+run build-asan -Dwerror=true -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --print-errorlogs
+
+meson test -C build-werror --setup valgrind --suite unit --print-errorlogs
+echo "all test runs passed"
