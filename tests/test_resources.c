@@ -145,8 +145,12 @@ static void test_map_as(void **state)
 	(void)state;
 	pci_bdf_t bdf = add_bars(PCI_BDF(1, 0, 0), false);
 	pci_devhdl_t h = attach(bdf, pci_attachFlags_e_SHARED);
-	pci_ba_t as = {.addr = 0x12340000, .size = 0x1000, .type = pci_asType_e_MEM,
-		       .attr = pci_asAttr_e_INBOUND, .bar_num = 0};
+	pci_ba_t as;
+	memset(&as, 0, sizeof(as)); /* padding too: the result is compared bytewise */
+	as.addr = 0x12340000;
+	as.size = 0x1000;
+	as.type = pci_asType_e_MEM;
+	as.attr = pci_asAttr_e_INBOUND;
 	pci_ba_t x;
 	memset(&x, 0xa5, sizeof(x));
 	assert_int_equal(pci_device_map_as(h, &as, &x), PCI_ERR_OK);

@@ -235,6 +235,20 @@ PCICAP_EXPORT void pcicap_sim_device_init(pcicap_sim_device_t *d)
 	d->bar[0].size = 4096;
 }
 
+/* One BAR of a declarative device, by value. */
+struct bar_desc {
+	pcicap_sim_bar_kind_t kind;
+	uint64_t size;
+	bool prefetch;
+	uint64_t addr;
+};
+
+static struct bar_desc desc_bar(const pcicap_sim_device_t *d, unsigned i)
+{
+	struct bar_desc b = {d->bar[i].kind, d->bar[i].size, d->bar[i].prefetch, d->bar[i].addr};
+	return b;
+}
+
 static bool bar_is_mem(const pcicap_sim_device_t *d, unsigned i)
 {
 	if (i > 5)
@@ -255,41 +269,40 @@ pci_err_t pcii_sim_check_desc(const pcicap_sim_device_t *d, const char **why)
 		BAD("flr needs pcie");
 	unsigned nbars = d->hdr_type ? 2 : 6;
 	for (unsigned i = 0; i < 6; i++) {
-		const struct { pcicap_sim_bar_kind_t kind; uint64_t size; bool prefetch; uint64_t addr; } bb = {
-			d->bar[i].kind, d->bar[i].size, d->bar[i].prefetch, d->bar[i].addr}, *b = &bb;
-		if (b->kind == PCICAP_SIM_BAR_NONE)
+		const struct bar_desc b = desc_bar(d, i);
+		if (b.kind == PCICAP_SIM_BAR_NONE)
 			continue;
 		if (i > 0 && d->bar[i - 1].kind == PCICAP_SIM_BAR_MEM64)
 			BAD("a 64-bit BAR takes the next BAR too");
 		if (i >= nbars)
 			BAD("a bridge has BARs 0 and 1 only");
-		if (b->kind > PCICAP_SIM_BAR_IO)
+		if (b.kind > PCICAP_SIM_BAR_IO)
 			BAD("unknown BAR kind");
-		if (!is_pow2(b->size))
+		if (!is_pow2(b.size))
 			BAD("BAR size must be a power of two");
-		if (b->addr & (b->size - 1))
+		if (b.addr & (b.size - 1))
 			BAD("BAR address must be aligned to its size");
-		switch (b->kind) {
+		switch (b.kind) {
 		case PCICAP_SIM_BAR_IO:
-			if (b->size < 4 || b->size > 256)
+			if (b.size < 4 || b.size > 256)
 				BAD("I/O BAR size must be 4..256");
-			if (b->prefetch)
+			if (b.prefetch)
 				BAD("an I/O BAR cannot be prefetchable");
-			if (b->addr + b->size > (1ull << 32))
+			if (b.addr + b.size > (1ull << 32))
 				BAD("I/O BAR address beyond 4 GiB");
 			break;
 		case PCICAP_SIM_BAR_MEM32:
-			if (b->size < 16 || b->size > (1ull << 31))
+			if (b.size < 16 || b.size > (1ull << 31))
 				BAD("32-bit memory BAR size must be 16 bytes..2 GiB");
-			if (b->addr + b->size > (1ull << 32))
+			if (b.addr + b.size > (1ull << 32))
 				BAD("32-bit memory BAR address beyond 4 GiB");
 			break;
 		case PCICAP_SIM_BAR_MEM64:
 			if (i + 1 >= nbars)
 				BAD("a 64-bit BAR cannot be the last BAR");
-			if (b->size < 16 || b->size > (1ull << 40))
+			if (b.size < 16 || b.size > (1ull << 40))
 				BAD("64-bit memory BAR size must be 16 bytes..1 TiB");
-			if (b->addr + b->size < b->addr)
+			if (b.addr + b.size < b.addr)
 				BAD("BAR address overflows");
 			break;
 		default:
@@ -339,19 +352,18 @@ static uint_t build_image(const pcicap_sim_device_t *d, uint8_t *cfg)
 	cfg[0x0E] = (uint8_t)(d->hdr_type | (d->multifunction ? 0x80 : 0));
 	unsigned nbars = d->hdr_type ? 2 : 6;
 	for (unsigned i = 0; i < nbars; i++) {
-		const struct { pcicap_sim_bar_kind_t kind; uint64_t size; bool prefetch; uint64_t addr; } bb = {
-			d->bar[i].kind, d->bar[i].size, d->bar[i].prefetch, d->bar[i].addr}, *b = &bb;
+		const struct bar_desc b = desc_bar(d, i);
 		uint8_t *r = cfg + PCII_CFG_BAR0 + 4 * i;
-		switch (b->kind) {
+		switch (b.kind) {
 		case PCICAP_SIM_BAR_IO:
-			pcii_le_put(r, 4, (uint32_t)b->addr | 1u);
+			pcii_le_put(r, 4, (uint32_t)b.addr | 1u);
 			break;
 		case PCICAP_SIM_BAR_MEM32:
-			pcii_le_put(r, 4, (uint32_t)b->addr | (b->prefetch ? 8u : 0u));
+			pcii_le_put(r, 4, (uint32_t)b.addr | (b.prefetch ? 8u : 0u));
 			break;
 		case PCICAP_SIM_BAR_MEM64:
-			pcii_le_put(r, 4, (uint32_t)b->addr | 4u | (b->prefetch ? 8u : 0u));
-			pcii_le_put(r + 4, 4, b->addr >> 32);
+			pcii_le_put(r, 4, (uint32_t)b.addr | 4u | (b.prefetch ? 8u : 0u));
+			pcii_le_put(r + 4, 4, b.addr >> 32);
 			i++;
 			break;
 		default:
