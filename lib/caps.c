@@ -13,12 +13,21 @@
 
 /* ------------------------------------------------------------ list walk */
 
+static bool seen(uint8_t *map, uint_t slot)
+{
+	bool was = map[slot / 8] & (1u << (slot % 8));
+	map[slot / 8] |= (uint8_t)(1u << (slot % 8));
+	return was;
+}
+
 pci_err_t pcii_caps_walk(pcii_dev_t *dev)
 {
-	if (dev->caps_walked)
-		return dev->caps_err;
+	pcii_caplist_t *l = &dev->caps;
+	if (l->walked)
+		return l->err;
 	uint32_t status, ptr, hdr;
-	uint8_t visited[PCII_CFG_SIZE / 8] = {0};
+	uint8_t visited[PCII_CFG_SIZE / 4 / 8] = {0};
+	pcii_capent_t *e = dev->cap_store;
 	uint_t n = 0;
 	pci_err_t err = pcii_cfg_read(dev, PCII_CFG_STATUS, 2, &status);
 	if (err != PCI_ERR_OK)
@@ -31,14 +40,12 @@ pci_err_t pcii_caps_walk(pcii_dev_t *dev)
 		err = pcii_cfg_read(dev, ptr_reg, 1, &ptr);
 		if (err != PCI_ERR_OK)
 			return err;
-		ptr &= 0xFC;
-		while (ptr) {
-			if (ptr < PCII_CFG_DEVSPEC || visited[ptr / 8] & (1u << (ptr % 8)) ||
-			    n == PCII_MAX_CAPS) {
-				list_err = PCI_ERR_EIO; /* into the header, a cycle, or too long */
+		for (ptr &= 0xFC; ptr; ptr = (hdr >> 8) & 0xFC) {
+			/* into the header, a cycle, too long */
+			if (ptr < PCII_CFG_DEVSPEC || seen(visited, ptr / 4) || n == PCII_MAX_CAPS) {
+				list_err = PCI_ERR_EIO;
 				break;
 			}
-			visited[ptr / 8] |= (uint8_t)(1u << (ptr % 8));
 			err = pcii_cfg_read(dev, ptr, 2, &hdr);
 			if (err != PCI_ERR_OK)
 				return err;
@@ -46,98 +53,114 @@ pci_err_t pcii_caps_walk(pcii_dev_t *dev)
 				list_err = PCI_ERR_EIO; /* reads all ones: not a capability */
 				break;
 			}
-			dev->cap_id[n] = (uint8_t)hdr;
-			dev->cap_off[n] = (uint8_t)ptr;
-			dev->cap_len[n] = 0;
-			if ((hdr & 0xFF) == PCII_CAPID_MSI) {
+			e[n] = (pcii_capent_t){.id = (uint8_t)hdr, .off = (uint16_t)ptr};
+			if (e[n].id == PCII_CAPID_MSI) {
 				uint32_t ctrl;
 				err = pcii_cfg_read(dev, ptr + 2, 2, &ctrl);
 				if (err != PCI_ERR_OK)
 					return err;
-				dev->cap_len[n] = (uint8_t)pcii_msi_cap_len((uint16_t)ctrl);
-			} else if ((hdr & 0xFF) == PCII_CAPID_MSIX) {
-				dev->cap_len[n] = PCII_MSIX_CAP_LEN;
+				e[n].len = (uint8_t)pcii_msi_cap_len((uint16_t)ctrl);
+			} else if (e[n].id == PCII_CAPID_MSIX) {
+				e[n].len = PCII_MSIX_CAP_LEN;
 			}
 			n++;
-			ptr = (hdr >> 8) & 0xFC;
 		}
 	}
-	dev->ncaps = n;
-	dev->caps_err = list_err;
-	dev->caps_walked = true;
+	*l = (pcii_caplist_t){.walked = true, .err = list_err, .n = n, .e = e};
 	return list_err;
+}
+
+int pcii_cap_find(pcii_dev_t *dev, pci_capid_t id)
+{
+	pcii_caps_walk(dev);
+	for (uint_t i = 0; i < dev->caps.n; i++)
+		if (dev->caps.e[i].id == id)
+			return dev->caps.e[i].off;
+	return -1;
 }
 
 pci_err_t pcii_xcaps_walk(pcii_dev_t *dev)
 {
-	if (dev->xcaps_walked)
-		return dev->xcaps_err;
+	pcii_caplist_t *l = &dev->xcaps;
+	if (l->walked)
+		return l->err;
 	pci_err_t err = pcii_caps_walk(dev);
 	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
 		return err;
-	bool pcie = false;
-	for (uint_t i = 0; i < dev->ncaps; i++)
-		pcie |= dev->cap_id[i] == PCII_CAPID_PCIE;
 	uint_t n = 0;
 	pci_err_t list_err = PCI_ERR_OK;
-	struct pcii_xcap *x = NULL;
-	if (pcie && dev->cfg_size == PCII_CFG_SIZE_EXT) {
-		uint8_t *visited = calloc(PCII_CFG_SIZE_EXT / 4 / 8, 1);
+	pcii_capent_t *x = NULL;
+	if (pcii_cap_find(dev, PCII_CAPID_PCIE) >= 0 && dev->cfg_size == PCII_CFG_SIZE_EXT) {
+		uint8_t visited[PCII_CFG_SIZE_EXT / 4 / 8] = {0};
 		x = calloc(PCII_MAX_XCAPS, sizeof(*x));
-		if (!visited || !x) {
-			free(visited);
-			free(x);
+		if (!x)
 			return PCI_ERR_ENOMEM;
-		}
-		uint_t off = PCII_CFG_SIZE;
-		while (off) {
-			uint_t slot = off / 4;
-			if (off < PCII_CFG_SIZE || off > PCII_CFG_SIZE_EXT - 4 || visited[slot / 8] & (1u << (slot % 8)) ||
-			    n == PCII_MAX_XCAPS) {
+		uint32_t hdr;
+		for (uint_t off = PCII_CFG_SIZE; off; off = (hdr >> 20) & 0xFFC) {
+			if (off < PCII_CFG_SIZE || seen(visited, off / 4) || n == PCII_MAX_XCAPS) {
 				list_err = PCI_ERR_EIO;
 				break;
 			}
-			visited[slot / 8] |= (uint8_t)(1u << (slot % 8));
-			uint32_t hdr;
 			err = pcii_cfg_read(dev, off, 4, &hdr);
 			if (err != PCI_ERR_OK) {
-				free(visited);
 				free(x);
 				return err;
 			}
 			if (hdr == 0 || hdr == 0xFFFFFFFF)
 				break; /* no (more) extended capabilities */
-			x[n].id = (uint16_t)hdr;
-			x[n].ver = (hdr >> 16) & 0xF;
-			x[n].off = (uint16_t)off;
-			n++;
-			off = (hdr >> 20) & 0xFFC;
+			x[n++] = (pcii_capent_t){.id = (uint16_t)hdr, .off = (uint16_t)off, .ver = (hdr >> 16) & 0xF};
 		}
-		free(visited);
 	}
-	free(dev->xcaps);
-	dev->xcaps = x;
-	dev->nxcaps = n;
-	dev->xcaps_err = list_err;
-	dev->xcaps_walked = true;
+	*l = (pcii_caplist_t){.walked = true, .err = list_err, .n = n, .e = x};
 	return list_err;
 }
 
-/* Position lookup shared by the capid/offset queries: the error for an
- * index past the list (ENOENT, or EIO when the list broke there). */
-static pci_err_t cap_index(pci_bdf_t bdf, uint_t idx, pcii_dev_t **devp)
+/* The standard or extended list of a device (lock held). */
+static pci_err_t list_of(pci_bdf_t bdf, bool ext, pcii_dev_t **devp, const pcii_caplist_t **lp)
 {
 	pcii_dev_t *dev = NULL;
 	pci_err_t err = pcii_dev_get(bdf, &dev);
 	if (err != PCI_ERR_OK)
 		return err;
-	err = pcii_caps_walk(dev);
+	err = ext ? pcii_xcaps_walk(dev) : pcii_caps_walk(dev);
 	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
 		return err;
-	if (idx >= dev->ncaps)
-		return dev->caps_err == PCI_ERR_EIO ? PCI_ERR_EIO : PCI_ERR_ENOENT;
 	*devp = dev;
+	*lp = ext ? &dev->xcaps : &dev->caps;
 	return PCI_ERR_OK;
+}
+
+/* Entry @idx: ENOENT past the end, EIO past a break. Lock held. */
+static pci_err_t list_entry(pci_bdf_t bdf, bool ext, uint_t idx, pcii_dev_t **devp,
+			    const pcii_capent_t **ep)
+{
+	const pcii_caplist_t *l;
+	pci_err_t err = list_of(bdf, ext, devp, &l);
+	if (err != PCI_ERR_OK)
+		return err;
+	if (idx >= l->n)
+		return l->err == PCI_ERR_EIO ? PCI_ERR_EIO : PCI_ERR_ENOENT;
+	*ep = &l->e[idx];
+	return PCI_ERR_OK;
+}
+
+/* Position of the next entry with @id after @start (-1: from the start). */
+static int_t list_find(pci_bdf_t bdf, bool ext, uint16_t id, int_t start)
+{
+	int_t res = -1;
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_dev_t *dev;
+	const pcii_caplist_t *l;
+	if (list_of(bdf, ext, &dev, &l) == PCI_ERR_OK) {
+		for (uint_t i = start < 0 ? 0 : (uint_t)start + 1; i < l->n; i++) {
+			if (l->e[i].id == id) {
+				res = (int_t)i;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&pcii_core_lock);
+	return res;
 }
 
 PCICAP_EXPORT pci_err_t pci_device_read_capid(pci_bdf_t bdf, pci_capid_t *capid, uint_t idx)
@@ -145,10 +168,11 @@ PCICAP_EXPORT pci_err_t pci_device_read_capid(pci_bdf_t bdf, pci_capid_t *capid,
 	if (!capid)
 		return pcii_bug(PCI_ERR_EINVAL, "pci_device_read_capid: NULL capid");
 	pthread_mutex_lock(&pcii_core_lock);
-	pcii_dev_t *dev = NULL;
-	pci_err_t err = cap_index(bdf, idx, &dev);
+	pcii_dev_t *dev;
+	const pcii_capent_t *e;
+	pci_err_t err = list_entry(bdf, false, idx, &dev, &e);
 	if (err == PCI_ERR_OK)
-		*capid = dev->cap_id[idx];
+		*capid = (pci_capid_t)e->id;
 	pthread_mutex_unlock(&pcii_core_lock);
 	return err;
 }
@@ -158,85 +182,47 @@ PCICAP_EXPORT pci_err_t pcicap_device_cap_offset(pci_bdf_t bdf, uint_t idx, uint
 	if (!offset)
 		return PCI_ERR_EINVAL;
 	pthread_mutex_lock(&pcii_core_lock);
-	pcii_dev_t *dev = NULL;
-	pci_err_t err = cap_index(bdf, idx, &dev);
+	pcii_dev_t *dev;
+	const pcii_capent_t *e;
+	pci_err_t err = list_entry(bdf, false, idx, &dev, &e);
 	if (err == PCI_ERR_OK)
-		*offset = dev->cap_off[idx];
+		*offset = e->off;
 	pthread_mutex_unlock(&pcii_core_lock);
 	return err;
-}
-
-PCICAP_EXPORT int_t pci_device_find_capid_next(pci_bdf_t bdf, pci_capid_t capid, int_t start_idx)
-{
-	int_t res = -1;
-	pthread_mutex_lock(&pcii_core_lock);
-	pcii_dev_t *dev = NULL;
-	if (pcii_dev_get(bdf, &dev) == PCI_ERR_OK) {
-		pci_err_t err = pcii_caps_walk(dev);
-		if (err == PCI_ERR_OK || err == PCI_ERR_EIO) {
-			uint_t from = start_idx < 0 ? 0 : (uint_t)start_idx + 1;
-			for (uint_t i = from; i < dev->ncaps; i++) {
-				if (dev->cap_id[i] == capid) {
-					res = (int_t)i;
-					break;
-				}
-			}
-		}
-	}
-	pthread_mutex_unlock(&pcii_core_lock);
-	return res;
-}
-
-PCICAP_EXPORT int_t pci_device_find_capid(pci_bdf_t bdf, pci_capid_t capid)
-{
-	return pci_device_find_capid_next(bdf, capid, -1);
 }
 
 PCICAP_EXPORT pci_err_t pcicap_device_read_xcap(pci_bdf_t bdf, uint_t idx, uint16_t *xcapid,
 						uint8_t *version, uint_t *offset)
 {
 	pthread_mutex_lock(&pcii_core_lock);
-	pcii_dev_t *dev = NULL;
-	pci_err_t err = pcii_dev_get(bdf, &dev);
+	pcii_dev_t *dev;
+	const pcii_capent_t *e;
+	pci_err_t err = list_entry(bdf, true, idx, &dev, &e);
 	if (err == PCI_ERR_OK) {
-		err = pcii_xcaps_walk(dev);
-		if (err == PCI_ERR_OK || err == PCI_ERR_EIO) {
-			if (idx < dev->nxcaps) {
-				if (xcapid)
-					*xcapid = dev->xcaps[idx].id;
-				if (version)
-					*version = dev->xcaps[idx].ver;
-				if (offset)
-					*offset = dev->xcaps[idx].off;
-				err = PCI_ERR_OK;
-			} else if (err == PCI_ERR_OK) {
-				err = PCI_ERR_ENOENT;
-			}
-		}
+		if (xcapid)
+			*xcapid = e->id;
+		if (version)
+			*version = e->ver;
+		if (offset)
+			*offset = e->off;
 	}
 	pthread_mutex_unlock(&pcii_core_lock);
 	return err;
 }
 
+PCICAP_EXPORT int_t pci_device_find_capid_next(pci_bdf_t bdf, pci_capid_t capid, int_t start_idx)
+{
+	return list_find(bdf, false, capid, start_idx);
+}
+
+PCICAP_EXPORT int_t pci_device_find_capid(pci_bdf_t bdf, pci_capid_t capid)
+{
+	return list_find(bdf, false, capid, -1);
+}
+
 PCICAP_EXPORT int_t pcicap_device_find_xcapid(pci_bdf_t bdf, uint16_t xcapid, int_t start_idx)
 {
-	int_t res = -1;
-	pthread_mutex_lock(&pcii_core_lock);
-	pcii_dev_t *dev = NULL;
-	if (pcii_dev_get(bdf, &dev) == PCI_ERR_OK) {
-		pci_err_t err = pcii_xcaps_walk(dev);
-		if (err == PCI_ERR_OK || err == PCI_ERR_EIO) {
-			uint_t from = start_idx < 0 ? 0 : (uint_t)start_idx + 1;
-			for (uint_t i = from; i < dev->nxcaps; i++) {
-				if (dev->xcaps[i].id == xcapid) {
-					res = (int_t)i;
-					break;
-				}
-			}
-		}
-	}
-	pthread_mutex_unlock(&pcii_core_lock);
-	return res;
+	return list_find(bdf, true, xcapid, start_idx);
 }
 
 /* ------------------------------------------------------ pci_cap_t objects */
@@ -389,10 +375,10 @@ pcii_capinst_t *pcii_inst_find(pcii_dev_t *dev, uint_t offset)
 	return NULL;
 }
 
-static pci_err_t inst_get(pcii_dev_t *dev, uint_t idx, const pcicap_cap_module_t *mod,
+static pci_err_t inst_get(pcii_dev_t *dev, const pcii_capent_t *e, const pcicap_cap_module_t *mod,
 			  pcii_capinst_t **out)
 {
-	pcii_capinst_t *ci = pcii_inst_find(dev, dev->cap_off[idx]);
+	pcii_capinst_t *ci = pcii_inst_find(dev, e->off);
 	if (ci) {
 		*out = ci;
 		return PCI_ERR_OK;
@@ -406,8 +392,8 @@ static pci_err_t inst_get(pcii_dev_t *dev, uint_t idx, const pcicap_cap_module_t
 	}
 	ci->pub.host = &pcii_host;
 	ci->pub.bdf = dev->bdf;
-	ci->pub.offset = dev->cap_off[idx];
-	ci->pub.capid = dev->cap_id[idx];
+	ci->pub.offset = e->off;
+	ci->pub.capid = (pci_capid_t)e->id;
 	ci->pub.state = state;
 	ci->mod = mod;
 	ci->dev = dev;
@@ -480,16 +466,17 @@ void pcii_caps_quiesce(pcii_dev_t *dev)
 	pci_err_t err = pcii_caps_walk(dev);
 	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
 		return;
-	for (uint_t i = 0; i < dev->ncaps; i++) {
+	for (uint_t i = 0; i < dev->caps.n; i++) {
+		const pcii_capent_t *e = &dev->caps.e[i];
 		bool wanted = false;
 		for (size_t q = 0; q < PCII_ARRAY_SIZE(quiesce_capids); q++)
-			wanted |= dev->cap_id[i] == quiesce_capids[q];
+			wanted |= e->id == quiesce_capids[q];
 		if (!wanted)
 			continue;
 		const pcicap_cap_module_t *mod;
 		pcii_capinst_t *ci = NULL;
-		if (pcii_module_get(dev->cap_id[i], dev->vid, dev->did, &mod) != PCI_ERR_OK ||
-		    !mod->quiesce || inst_get(dev, i, mod, &ci) != PCI_ERR_OK)
+		if (pcii_module_get((pci_capid_t)e->id, dev->vid, dev->did, &mod) != PCI_ERR_OK ||
+		    !mod->quiesce || inst_get(dev, e, mod, &ci) != PCI_ERR_OK)
 			continue;
 		err = mod->quiesce(&ci->pub);
 		/* a device the backend will not write (a host device bound to a
@@ -518,15 +505,16 @@ PCICAP_EXPORT pci_err_t pci_device_read_cap(pci_bdf_t bdf, pci_cap_t *capp, uint
 			goto out_nofree;
 		}
 	}
-	err = cap_index(bdf, idx, &dev);
+	const pcii_capent_t *e;
+	err = list_entry(bdf, false, idx, &dev, &e);
 	if (err != PCI_ERR_OK)
 		goto out;
 	const pcicap_cap_module_t *mod;
-	err = pcii_module_get(dev->cap_id[idx], dev->vid, dev->did, &mod);
+	err = pcii_module_get((pci_capid_t)e->id, dev->vid, dev->did, &mod);
 	if (err != PCI_ERR_OK)
 		goto out;
 	pcii_capinst_t *ci = NULL;
-	err = inst_get(dev, idx, mod, &ci);
+	err = inst_get(dev, e, mod, &ci);
 	if (err != PCI_ERR_OK)
 		goto out;
 	pc = calloc(1, sizeof(*pc) + mod->cap_priv_size);
@@ -542,8 +530,8 @@ PCICAP_EXPORT pci_err_t pci_device_read_cap(pci_bdf_t bdf, pci_cap_t *capp, uint
 	pc->dev_uid = dev->uid;
 	pc->bdf = dev->bdf;
 	pc->idx = idx;
-	pc->offset = dev->cap_off[idx];
-	pc->capid = dev->cap_id[idx];
+	pc->offset = e->off;
+	pc->capid = (pci_capid_t)e->id;
 	pc->mod = mod;
 	pc->priv_size = mod->cap_priv_size;
 	err = reg_insert((uintptr_t)pc, pc->cookie);

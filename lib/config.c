@@ -109,11 +109,34 @@ PCICAP_EXPORT pci_err_t pci_device_read_ccode(pci_bdf_t bdf, pci_ccode_t *out)
 }
 
 /* ---- bridge windows (type 1) ----
- * Memory: 16-bit registers, bits 15:4 = address bits 31:20; limit | 0xFFFFF.
- * Prefetchable: same, plus upper 32 bits at 0x28/0x2c when bits 3:0 = 1.
- * I/O: 8-bit registers, bits 7:4 = address bits 15:12, upper 16 bits at
- * 0x30/0x32 when bits 3:0 = 1; limit | 0xFFF. */
+ * A window register holds address bits from lo_shift up (lo_mask), its low
+ * nibble says whether an upper register (hi_*) extends it: 1 = yes. The
+ * limit's bits below the granularity read as ones. */
 enum win { WIN_MEM, WIN_PFMEM, WIN_IO };
+static const struct win_desc {
+	uint8_t lo_base, lo_limit, lo_width; /* window register */
+	uint8_t hi_base, hi_limit, hi_width; /* upper-address register, 0 = none */
+	uint32_t lo_mask;                    /* address bits in the window register */
+	uint8_t lo_shift, hi_shift;
+	pci_ba_val_t gran;                   /* granularity - 1 */
+} windows[] = {
+	[WIN_MEM] = {0x20, 0x22, 2, 0, 0, 0, 0xFFF0, 16, 0, 0xFFFFF},
+	[WIN_PFMEM] = {0x24, 0x26, 2, 0x28, 0x2C, 4, 0xFFF0, 16, 32, 0xFFFFF},
+	[WIN_IO] = {0x1C, 0x1D, 1, 0x30, 0x32, 2, 0xF0, 8, 16, 0xFFF},
+};
+
+/* Lock held; @dev a bridge. */
+static pci_err_t window_get(pcii_dev_t *dev, enum win w, bool limit, pci_ba_val_t *out)
+{
+	const struct win_desc *d = &windows[w];
+	uint32_t lo, hi = 0;
+	pci_err_t err = pcii_cfg_read(dev, limit ? d->lo_limit : d->lo_base, d->lo_width, &lo);
+	if (err == PCI_ERR_OK && d->hi_width && (lo & 0xF) == 1)
+		err = pcii_cfg_read(dev, limit ? d->hi_limit : d->hi_base, d->hi_width, &hi);
+	*out = ((pci_ba_val_t)hi << d->hi_shift) | ((pci_ba_val_t)(lo & d->lo_mask) << d->lo_shift) |
+	       (limit ? d->gran : 0);
+	return err;
+}
 
 static pci_err_t window_read(pci_bdf_t bdf, enum win w, bool limit, pci_ba_val_t *out)
 {
@@ -121,68 +144,29 @@ static pci_err_t window_read(pci_bdf_t bdf, enum win w, bool limit, pci_ba_val_t
 		return pcii_bug(PCI_ERR_EINVAL, "bridge window read: NULL output");
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_dev_t *dev = NULL;
-	uint32_t lo = 0, hi = 0;
 	pci_ba_val_t v = 0;
 	pci_err_t err = pcii_dev_get(bdf, &dev);
 	if (err == PCI_ERR_OK && (dev->hdr & 0x7F) != 1)
 		err = PCI_ERR_EINVAL;
-	if (err != PCI_ERR_OK)
-		goto out;
-	switch (w) {
-	case WIN_MEM:
-		err = pcii_cfg_read(dev, limit ? 0x22 : 0x20, 2, &lo);
-		v = (pci_ba_val_t)(lo & 0xFFF0) << 16;
-		if (limit)
-			v |= 0xFFFFF;
-		break;
-	case WIN_PFMEM:
-		err = pcii_cfg_read(dev, limit ? 0x26 : 0x24, 2, &lo);
-		if (err == PCI_ERR_OK && (lo & 0xF) == 1)
-			err = pcii_cfg_read(dev, limit ? 0x2C : 0x28, 4, &hi);
-		v = ((pci_ba_val_t)hi << 32) | ((pci_ba_val_t)(lo & 0xFFF0) << 16);
-		if (limit)
-			v |= 0xFFFFF;
-		break;
-	case WIN_IO:
-		err = pcii_cfg_read(dev, limit ? 0x1D : 0x1C, 1, &lo);
-		if (err == PCI_ERR_OK && (lo & 0xF) == 1)
-			err = pcii_cfg_read(dev, limit ? 0x32 : 0x30, 2, &hi);
-		v = ((pci_ba_val_t)hi << 16) | ((pci_ba_val_t)(lo & 0xF0) << 8);
-		if (limit)
-			v |= 0xFFF;
-		break;
-	}
-out:
+	if (err == PCI_ERR_OK)
+		err = window_get(dev, w, limit, &v);
 	pthread_mutex_unlock(&pcii_core_lock);
 	if (err == PCI_ERR_OK)
 		*out = v;
 	return err;
 }
 
-PCICAP_EXPORT pci_err_t pci_device_read_mem_base(pci_bdf_t bdf, pci_ba_val_t *v)
-{
-	return window_read(bdf, WIN_MEM, false, v);
-}
-PCICAP_EXPORT pci_err_t pci_device_read_mem_limit(pci_bdf_t bdf, pci_ba_val_t *v)
-{
-	return window_read(bdf, WIN_MEM, true, v);
-}
-PCICAP_EXPORT pci_err_t pci_device_read_pfmem_base(pci_bdf_t bdf, pci_ba_val_t *v)
-{
-	return window_read(bdf, WIN_PFMEM, false, v);
-}
-PCICAP_EXPORT pci_err_t pci_device_read_pfmem_limit(pci_bdf_t bdf, pci_ba_val_t *v)
-{
-	return window_read(bdf, WIN_PFMEM, true, v);
-}
-PCICAP_EXPORT pci_err_t pci_device_read_io_base(pci_bdf_t bdf, pci_ba_val_t *v)
-{
-	return window_read(bdf, WIN_IO, false, v);
-}
-PCICAP_EXPORT pci_err_t pci_device_read_io_limit(pci_bdf_t bdf, pci_ba_val_t *v)
-{
-	return window_read(bdf, WIN_IO, true, v);
-}
+#define WINDOW_READER(name, w, limit)                                                \
+	PCICAP_EXPORT pci_err_t pci_device_read_##name(pci_bdf_t bdf, pci_ba_val_t *v) \
+	{                                                                            \
+		return window_read(bdf, w, limit, v);                                \
+	}
+WINDOW_READER(mem_base, WIN_MEM, false)
+WINDOW_READER(mem_limit, WIN_MEM, true)
+WINDOW_READER(pfmem_base, WIN_PFMEM, false)
+WINDOW_READER(pfmem_limit, WIN_PFMEM, true)
+WINDOW_READER(io_base, WIN_IO, false)
+WINDOW_READER(io_limit, WIN_IO, true)
 
 /* ---- raw config reads ---- */
 
@@ -235,32 +219,13 @@ CFG_READER(64)
  * owns (MSI, MSI-X). */
 static bool overlaps_protected(pcii_dev_t *dev, uint_t off, uint_t width)
 {
-	if (pcii_caps_walk(dev) != PCI_ERR_OK && dev->ncaps == 0)
-		return false;
-	for (uint_t i = 0; i < dev->ncaps; i++) {
-		uint_t s = dev->cap_off[i], len = dev->cap_len[i];
+	pcii_caps_walk(dev); /* a broken list still protects what precedes the break */
+	for (uint_t i = 0; i < dev->caps.n; i++) {
+		uint_t s = dev->caps.e[i].off, len = dev->caps.e[i].len;
 		if (len && off < s + len && s < off + width)
 			return true;
 	}
 	return false;
-}
-
-/* Checks common to every write through a handle. Lock held. */
-static pci_err_t write_prep(pci_devhdl_t hv, pcii_dev_t **devp, pcii_hdl_t **hp)
-{
-	pci_err_t err;
-	pcii_hdl_t *h = pcii_hdl_dev(hv, &err);
-	if (!h)
-		return err;
-	if (!h->owner)
-		return PCI_ERR_NOT_OWNER;
-	err = pcii_dev_present(h->dev);
-	if (err != PCI_ERR_OK)
-		return err;
-	*devp = h->dev;
-	if (hp)
-		*hp = h;
-	return PCI_ERR_OK;
 }
 
 static pci_err_t cfg_wr(pci_devhdl_t hv, uint_t off, uint_t width, uint64_t val, uint64_t *rb)
@@ -269,7 +234,7 @@ static pci_err_t cfg_wr(pci_devhdl_t hv, uint_t off, uint_t width, uint64_t val,
 	pcii_dev_t *dev = NULL;
 	pcii_hdl_t *h = NULL;
 	uint32_t lo = 0, hi = 0;
-	pci_err_t err = write_prep(hv, &dev, &h);
+	pci_err_t err = pcii_owner_get(hv, &h, &dev);
 	if (err == PCI_ERR_OK)
 		err = cfg_range_ok(dev, off, width);
 	if (err == PCI_ERR_OK && !(h->flags & pci_attachFlags_e_FULL_CONFIG_ACCESS) &&
@@ -322,7 +287,7 @@ static pci_err_t hdr_write(pci_devhdl_t hv, int hdr_type, uint_t off, uint_t wid
 {
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_dev_t *dev = NULL;
-	pci_err_t err = write_prep(hv, &dev, NULL);
+	pci_err_t err = pcii_owner_get(hv, NULL, &dev);
 	if (err == PCI_ERR_OK && hdr_type >= 0 && (dev->hdr & 0x7F) != (uint8_t)hdr_type)
 		err = PCI_ERR_EINVAL;
 	if (err == PCI_ERR_OK)
@@ -351,88 +316,53 @@ HDR_WRITER(pri_busnum, pci_busnum_t, 1, 0x18, 1)
 HDR_WRITER(sec_busnum, pci_busnum_t, 1, 0x19, 1)
 HDR_WRITER(sub_busnum, pci_busnum_t, 1, 0x1A, 1)
 
-/* Bridge window writes: the inverse of window_read(). Values must be
+/* Bridge window writes: the inverse of window_get(). Values must be
  * aligned to the window granularity (1 MiB memory, 4 KiB I/O; the limit
- * with its low bits all ones) and fit the register's width. */
+ * with its low bits all ones) and fit the window's width. */
 static pci_err_t window_write(pci_devhdl_t hv, enum win w, bool limit, pci_ba_val_t v,
 			      pci_ba_val_t *rb)
 {
-	pci_ba_val_t gran = w == WIN_IO ? 0xFFF : 0xFFFFF;
-	if ((v & gran) != (limit ? gran : 0))
+	const struct win_desc *d = &windows[w];
+	if ((v & d->gran) != (limit ? d->gran : 0))
 		return pcii_bug(PCI_ERR_EINVAL, "bridge window value 0x%llx is not aligned",
 				(unsigned long long)v);
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_dev_t *dev = NULL;
 	uint32_t cur = 0;
-	pci_err_t err = write_prep(hv, &dev, NULL);
+	pci_err_t err = pcii_owner_get(hv, NULL, &dev);
 	if (err == PCI_ERR_OK && (dev->hdr & 0x7F) != 1)
 		err = PCI_ERR_EINVAL;
+	if (err == PCI_ERR_OK)
+		err = pcii_cfg_read(dev, limit ? d->lo_limit : d->lo_base, d->lo_width, &cur);
 	if (err != PCI_ERR_OK)
 		goto out;
-	switch (w) {
-	case WIN_MEM:
-		if (v >> 32)
-			err = PCI_ERR_EINVAL;
-		else
-			err = pcii_cfg_write(dev, limit ? 0x22 : 0x20, 2, (uint32_t)(v >> 16) & 0xFFF0);
-		break;
-	case WIN_PFMEM:
-		err = pcii_cfg_read(dev, limit ? 0x26 : 0x24, 2, &cur);
-		if (err != PCI_ERR_OK)
-			break;
-		if ((cur & 0xF) != 1 && (v >> 32)) {
-			err = PCI_ERR_EINVAL;
-			break;
-		}
-		err = pcii_cfg_write(dev, limit ? 0x26 : 0x24, 2, ((uint32_t)(v >> 16) & 0xFFF0) | (cur & 0xF));
-		if (err == PCI_ERR_OK && (cur & 0xF) == 1)
-			err = pcii_cfg_write(dev, limit ? 0x2C : 0x28, 4, (uint32_t)(v >> 32));
-		break;
-	case WIN_IO:
-		err = pcii_cfg_read(dev, limit ? 0x1D : 0x1C, 1, &cur);
-		if (err != PCI_ERR_OK)
-			break;
-		if ((cur & 0xF) != 1 && (v >> 16)) {
-			err = PCI_ERR_EINVAL;
-			break;
-		}
-		if (v >> 32) {
-			err = PCI_ERR_EINVAL;
-			break;
-		}
-		err = pcii_cfg_write(dev, limit ? 0x1D : 0x1C, 1, ((uint32_t)(v >> 8) & 0xF0) | (cur & 0xF));
-		if (err == PCI_ERR_OK && (cur & 0xF) == 1)
-			err = pcii_cfg_write(dev, limit ? 0x32 : 0x30, 2, (uint32_t)(v >> 16) & 0xFFFF);
-		break;
+	bool wide = d->hi_width && (cur & 0xF) == 1;
+	uint_t bits = wide ? d->hi_shift + 8u * d->hi_width : d->lo_shift + 8u * d->lo_width;
+	if (bits < 64 && (v >> bits)) {
+		err = PCI_ERR_EINVAL; /* does not fit this bridge's window */
+		goto out;
 	}
+	err = pcii_cfg_write(dev, limit ? d->lo_limit : d->lo_base, d->lo_width,
+			     ((uint32_t)(v >> d->lo_shift) & d->lo_mask) | (cur & 0xF));
+	if (err == PCI_ERR_OK && wide)
+		err = pcii_cfg_write(dev, limit ? d->hi_limit : d->hi_base, d->hi_width,
+				     (uint32_t)(v >> d->hi_shift));
+	if (err == PCI_ERR_OK && rb)
+		err = window_get(dev, w, limit, rb);
 out:
 	pthread_mutex_unlock(&pcii_core_lock);
-	if (err == PCI_ERR_OK && rb)
-		err = window_read(pci_bdf(hv), w, limit, rb);
 	return err;
 }
 
-PCICAP_EXPORT pci_err_t pci_device_write_mem_base(pci_devhdl_t h, pci_ba_val_t v, pci_ba_val_t *rb)
-{
-	return window_write(h, WIN_MEM, false, v, rb);
-}
-PCICAP_EXPORT pci_err_t pci_device_write_mem_limit(pci_devhdl_t h, pci_ba_val_t v, pci_ba_val_t *rb)
-{
-	return window_write(h, WIN_MEM, true, v, rb);
-}
-PCICAP_EXPORT pci_err_t pci_device_write_pfmem_base(pci_devhdl_t h, pci_ba_val_t v, pci_ba_val_t *rb)
-{
-	return window_write(h, WIN_PFMEM, false, v, rb);
-}
-PCICAP_EXPORT pci_err_t pci_device_write_pfmem_limit(pci_devhdl_t h, pci_ba_val_t v, pci_ba_val_t *rb)
-{
-	return window_write(h, WIN_PFMEM, true, v, rb);
-}
-PCICAP_EXPORT pci_err_t pci_device_write_io_base(pci_devhdl_t h, pci_ba_val_t v, pci_ba_val_t *rb)
-{
-	return window_write(h, WIN_IO, false, v, rb);
-}
-PCICAP_EXPORT pci_err_t pci_device_write_io_limit(pci_devhdl_t h, pci_ba_val_t v, pci_ba_val_t *rb)
-{
-	return window_write(h, WIN_IO, true, v, rb);
-}
+#define WINDOW_WRITER(name, w, limit)                                                      \
+	PCICAP_EXPORT pci_err_t pci_device_write_##name(pci_devhdl_t h, pci_ba_val_t v,    \
+							pci_ba_val_t *rb)                  \
+	{                                                                                  \
+		return window_write(h, w, limit, v, rb);                                   \
+	}
+WINDOW_WRITER(mem_base, WIN_MEM, false)
+WINDOW_WRITER(mem_limit, WIN_MEM, true)
+WINDOW_WRITER(pfmem_base, WIN_PFMEM, false)
+WINDOW_WRITER(pfmem_limit, WIN_PFMEM, true)
+WINDOW_WRITER(io_base, WIN_IO, false)
+WINDOW_WRITER(io_limit, WIN_IO, true)

@@ -23,6 +23,22 @@
 #define PCII_MAX_ATTACH_PER_DEV 256
 
 typedef struct pcii_dev pcii_dev_t;
+
+/* One capability of a list. */
+typedef struct {
+	uint16_t id;
+	uint16_t off;
+	uint8_t ver; /* extended capabilities */
+	uint8_t len; /* bytes protected from raw writes (MSI, MSI-X), else 0 */
+} pcii_capent_t;
+
+/* A capability list as walked: entries up to where it ends or breaks. */
+typedef struct {
+	bool walked;
+	pci_err_t err;     /* PCI_ERR_EIO: the list is malformed after n entries */
+	uint_t n;
+	pcii_capent_t *e;
+} pcii_caplist_t;
 typedef struct pcii_hdl pcii_hdl_t;
 
 /* A capability instance: public head for modules, then core fields. */
@@ -52,21 +68,9 @@ struct pcii_dev {
 	uint16_t vid, did;
 	pci_ccode_t ccode;
 	uint8_t hdr;
-	/* capability lists, walked once */
-	bool caps_walked;
-	pci_err_t caps_err;       /* PCI_ERR_EIO: the list breaks after ncaps entries */
-	uint_t ncaps;
-	uint8_t cap_id[PCII_MAX_CAPS];
-	uint8_t cap_off[PCII_MAX_CAPS];
-	uint8_t cap_len[PCII_MAX_CAPS]; /* protected length (MSI/MSI-X), 0 otherwise */
-	bool xcaps_walked;
-	pci_err_t xcaps_err;
-	uint_t nxcaps;
-	struct pcii_xcap {
-		uint16_t id;
-		uint8_t ver;
-		uint16_t off;
-	} *xcaps;
+	/* capability lists, walked once: standard (caps) and extended (xcaps) */
+	pcii_caplist_t caps, xcaps;
+	pcii_capent_t cap_store[PCII_MAX_CAPS];
 	/* capability instances */
 	pcii_capinst_t *insts;
 	/* attachments in this process */
@@ -105,6 +109,9 @@ pcii_hdl_t *pcii_hdl_get(pci_devhdl_t h);
 uint32_t pcii_hdl_slot(const pcii_hdl_t *h);
 /* Handle + live device; err receives EINVAL / ENODEV. */
 pcii_hdl_t *pcii_hdl_dev(pci_devhdl_t h, pci_err_t *err);
+/* An owner handle whose device is present: EINVAL, ENODEV, NOT_OWNER,
+ * DEV_NOT_AVAIL otherwise. Either output may be NULL. Lock held. */
+pci_err_t pcii_owner_get(pci_devhdl_t h, pcii_hdl_t **hp, pcii_dev_t **devp);
 
 /* Backend access, width 1/2/4, bounds and alignment checked by callers. */
 pci_err_t pcii_cfg_read(const pcii_dev_t *dev, uint_t off, uint_t width, uint32_t *val);
@@ -120,8 +127,12 @@ void pcii_own_release(pcii_dev_t *dev, pcii_hdl_t *h);
 bool pcii_own_sole(pcii_dev_t *dev, pcii_hdl_t *h);
 
 /* ---- caps.c ---- */
+/* Walk (once) and return the standard or extended list; the error is the
+ * list's own (OK or EIO) or the access error that stopped the walk. */
 pci_err_t pcii_caps_walk(pcii_dev_t *dev);
 pci_err_t pcii_xcaps_walk(pcii_dev_t *dev);
+/* Config offset of the first standard capability @id, or -1. */
+int pcii_cap_find(pcii_dev_t *dev, pci_capid_t id);
 pcii_capinst_t *pcii_inst_find(pcii_dev_t *dev, uint_t offset);
 /* Disable every capability @h enabled (detach). */
 void pcii_caps_release_handle(pcii_dev_t *dev, pcii_hdl_t *h);

@@ -131,6 +131,24 @@ pcii_hdl_t *pcii_hdl_dev(pci_devhdl_t hv, pci_err_t *err)
 	return h;
 }
 
+pci_err_t pcii_owner_get(pci_devhdl_t hv, pcii_hdl_t **hp, pcii_dev_t **devp)
+{
+	pci_err_t err;
+	pcii_hdl_t *h = pcii_hdl_dev(hv, &err);
+	if (!h)
+		return err;
+	if (!h->owner)
+		return PCI_ERR_NOT_OWNER;
+	err = pcii_dev_present(h->dev);
+	if (err != PCI_ERR_OK)
+		return err;
+	if (hp)
+		*hp = h;
+	if (devp)
+		*devp = h->dev;
+	return PCI_ERR_OK;
+}
+
 /* ----------------------------------------------------------- device table */
 
 pci_err_t pcii_cfg_read(const pcii_dev_t *dev, uint_t off, uint_t width, uint32_t *val)
@@ -177,7 +195,7 @@ static int cmp_bedev(const void *a, const void *b)
 static void dev_free(pcii_dev_t *d)
 {
 	pcii_caps_free(d);
-	free(d->xcaps);
+	free(d->xcaps.e);
 	free(d->irqs);
 	free(d);
 }

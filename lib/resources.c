@@ -20,22 +20,6 @@ void pcii_irqs_clear(pcii_dev_t *dev)
 	dev->nirqs = 0;
 }
 
-/* Owner handle with a present device. Lock held. */
-static pci_err_t owner_prep(pci_devhdl_t hv, pcii_hdl_t **hp)
-{
-	pci_err_t err;
-	pcii_hdl_t *h = pcii_hdl_dev(hv, &err);
-	if (!h)
-		return err;
-	if (!h->owner)
-		return PCI_ERR_NOT_OWNER;
-	err = pcii_dev_present(h->dev);
-	if (err != PCI_ERR_OK)
-		return err;
-	*hp = h;
-	return PCI_ERR_OK;
-}
-
 /* QNX's array convention: *n in = capacity, out = number returned, or
  * -(number that did not fit) when the array was too small. */
 static void fill_count(int_t *n, uint_t have, int_t cap)
@@ -47,7 +31,7 @@ PCICAP_EXPORT pci_err_t pci_device_read_irq(pci_devhdl_t hv, int_t *nirq, pci_ir
 {
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_hdl_t *h = NULL;
-	pci_err_t err = owner_prep(hv, &h);
+	pci_err_t err = pcii_owner_get(hv, &h, NULL);
 	if (err != PCI_ERR_OK)
 		goto out;
 	pcii_dev_t *dev = h->dev;
@@ -262,7 +246,7 @@ PCICAP_EXPORT pci_err_t pci_device_read_ba(pci_devhdl_t hv, int_t *nba, pci_ba_t
 {
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_hdl_t *h = NULL;
-	pci_err_t err = owner_prep(hv, &h);
+	pci_err_t err = pcii_owner_get(hv, &h, NULL);
 	if (err != PCI_ERR_OK)
 		goto out;
 	if (!nba || (req != pci_reqType_e_MANDATORY && req != pci_reqType_e_ADVISORY &&
@@ -330,7 +314,7 @@ static pci_err_t rom_switch(pci_devhdl_t hv, bool on)
 	pcii_hdl_t *h = NULL;
 	pci_ba_t rom;
 	uint32_t v;
-	pci_err_t err = owner_prep(hv, &h);
+	pci_err_t err = pcii_owner_get(hv, &h, NULL);
 	if (err == PCI_ERR_OK) {
 		err = pcii_bar_info(h->dev, -1, &rom);
 		if (err == PCI_ERR_ENOENT)
@@ -375,27 +359,16 @@ PCICAP_EXPORT pci_err_t pci_device_map_as(pci_devhdl_t hv, const pci_ba_t *const
 
 /* ------------------------------------------------------------- reset */
 
-static int find_cap_off(pcii_dev_t *dev, pci_capid_t id)
-{
-	pci_err_t err = pcii_caps_walk(dev);
-	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
-		return -1;
-	for (uint_t i = 0; i < dev->ncaps; i++)
-		if (dev->cap_id[i] == id)
-			return dev->cap_off[i];
-	return -1;
-}
-
 /* Offset of the register that initiates FLR and its bit, or -1. */
 static int flr_register(pcii_dev_t *dev, uint32_t *bit)
 {
-	int off = find_cap_off(dev, PCII_CAPID_PCIE);
+	int off = pcii_cap_find(dev, PCII_CAPID_PCIE);
 	uint32_t v;
 	if (off >= 0 && pcii_cfg_read(dev, (uint_t)off + 4, 4, &v) == PCI_ERR_OK && (v & (1u << 28))) {
 		*bit = 1u << 15; /* Device Control: Initiate FLR */
 		return off + 8;
 	}
-	off = find_cap_off(dev, PCII_CAPID_AF);
+	off = pcii_cap_find(dev, PCII_CAPID_AF);
 	if (off >= 0 && pcii_cfg_read(dev, (uint_t)off + 3, 1, &v) == PCI_ERR_OK && (v & 3) == 3) {
 		*bit = 1; /* AF Control: Initiate FLR */
 		return off + 4;
@@ -414,7 +387,7 @@ PCICAP_EXPORT pci_err_t pci_device_reset(pci_devhdl_t hv, pci_resetType_e type)
 {
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_hdl_t *h = NULL;
-	pci_err_t err = owner_prep(hv, &h);
+	pci_err_t err = pcii_owner_get(hv, &h, NULL);
 	if (err != PCI_ERR_OK)
 		goto out;
 	if ((int)type < (int)pci_resetType_e_BUS)
@@ -537,7 +510,7 @@ PCICAP_EXPORT pci_device_type_e pci_device_get_type(pci_bdf_t bdf, uint_t *sub_t
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_dev_t *dev = NULL;
 	if (pcii_dev_get(bdf, &dev) == PCI_ERR_OK) {
-		int off = find_cap_off(dev, PCII_CAPID_PCIE);
+		int off = pcii_cap_find(dev, PCII_CAPID_PCIE);
 		uint32_t v;
 		if (off >= 0 && pcii_cfg_read(dev, (uint_t)off + 2, 2, &v) == PCI_ERR_OK) {
 			t = pci_device_type_e_PCIe;

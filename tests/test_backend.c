@@ -2,8 +2,6 @@
  * backends, PCI_SIM_CONFIG. Each case runs in a fresh child process,
  * since a process selects its backend once. */
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "testutil.h"
 
@@ -23,18 +21,6 @@ static const char *ext_path(const char *name)
 		}                                                                   \
 	} while (0)
 
-static int in_child(int (*fn)(void))
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(fn());
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
 
 static int ext_backend(void)
 {
@@ -139,22 +125,22 @@ static int default_backend(void)
 static void test_external_backend(void **state)
 {
 	(void)state;
-	assert_int_equal(in_child(ext_backend), 0);
-	assert_int_equal(in_child(ext_bad_abi), 0);
-	assert_int_equal(in_child(ext_no_entry), 0);
+	assert_int_equal(tu_in_child(ext_backend), 0);
+	assert_int_equal(tu_in_child(ext_bad_abi), 0);
+	assert_int_equal(tu_in_child(ext_no_entry), 0);
 }
 
 static void test_sim_config(void **state)
 {
 	(void)state;
-	assert_int_equal(in_child(sim_config_env), 0);
-	assert_int_equal(in_child(sim_config_bad), 0);
+	assert_int_equal(tu_in_child(sim_config_env), 0);
+	assert_int_equal(tu_in_child(sim_config_bad), 0);
 }
 
 static void test_default(void **state)
 {
 	(void)state;
-	assert_int_equal(in_child(default_backend), 0);
+	assert_int_equal(tu_in_child(default_backend), 0);
 }
 
 int main(void)

@@ -3,8 +3,6 @@
  * modules of tests/modules (PCI_CAP_MODULE_DIR points there). */
 #include <errno.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <pcicap/irq.h>
 
@@ -84,19 +82,6 @@ static void test_module_errors(void **state)
 	assert_ptr_equal(fp, &fake);
 }
 
-/* Run @fn in a child process (fresh module cache); returns its exit code. */
-static int in_child(int (*fn)(void))
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(fn());
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	return WEXITSTATUS(st);
-}
 
 static int which_at(pci_bdf_t bdf, pci_err_t *err)
 {
@@ -160,11 +145,11 @@ static void test_blacklist_and_search_path(void **state)
 {
 	(void)state;
 	load_all();
-	assert_int_equal(in_child(bl_specific_falls_back), 0);
-	assert_int_equal(in_child(bl_both), 0);
-	assert_int_equal(in_child(bl_exact_path), 0);
-	assert_int_equal(in_child(bl_after_load), 0);
-	assert_int_equal(in_child(missing_dir), 0);
+	assert_int_equal(tu_in_child(bl_specific_falls_back), 0);
+	assert_int_equal(tu_in_child(bl_both), 0);
+	assert_int_equal(tu_in_child(bl_exact_path), 0);
+	assert_int_equal(tu_in_child(bl_after_load), 0);
+	assert_int_equal(tu_in_child(missing_dir), 0);
 }
 
 static void test_reread(void **state)

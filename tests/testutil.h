@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <pci/pci.h>
 #include <pcicap/pcicap.h>
@@ -56,6 +58,21 @@ static inline uint8_t tu_peek8(pci_bdf_t bdf, uint_t off)
 	uint8_t b;
 	assert_int_equal(pcicap_sim_peek_cfg(bdf, off, &b, 1), PCI_ERR_OK);
 	return b;
+}
+
+/* Run @fn in a child process (a fresh backend and module cache as far as
+ * @fn's first call goes); returns its exit code. */
+static inline int tu_in_child(int (*fn)(void))
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn());
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
 }
 
 /* Every test starts from an empty simulator. */
