@@ -2,6 +2,8 @@
  * enable/disable/isenabled dispatch, quiesce and detach. Uses the test
  * modules of tests/modules (PCI_CAP_MODULE_DIR points there). */
 #include <errno.h>
+#include <poll.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <pcicap/irq.h>
@@ -329,6 +331,55 @@ static void test_irqs(void **state)
 	free(cap);
 }
 
+/* The whole interrupt path through the core: IRQs from the backend, kept by
+ * the core for pci_device_read_irq(), waited on through pcicap_irq_fd(),
+ * delivered by the simulator from the message programmed in the device. */
+static void test_irq_delivery(void **state)
+{
+	(void)state;
+	pcicap_sim_device_t d;
+	pcicap_sim_device_init(&d);
+	d.msi.vectors = 1;
+	d.msi.addr64 = true;
+	pci_bdf_t bdf = tu_add(PCI_BDF(2, 0, 0), &d);
+	int_t idx = pci_device_find_capid(bdf, 0x05);
+	assert_true(idx >= 0);
+	uint_t off;
+	assert_int_equal(pcicap_device_cap_offset(bdf, (uint_t)idx, &off), PCI_ERR_OK);
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)idx), PCI_ERR_OK); /* test module 0x05 */
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
+	assert_int_equal(api(cap)->set_nirq(cap, h, 1), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_MANDATORY, cap), PCI_ERR_OK);
+	pci_irq_t irq;
+	int_t n = 1;
+	assert_int_equal(pci_device_read_irq(h, &n, &irq), PCI_ERR_OK);
+	assert_int_equal(n, 1);
+	int fd = pcicap_irq_fd(h, irq);
+	assert_true(fd >= 0);
+	/* program the device with the IRQ's message, as an MSI module would */
+	uint64_t addr;
+	uint32_t data;
+	assert_int_equal(pcicap_sim_irq_msg(irq, &addr, &data), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_wr32(h, off + 4, (uint32_t)addr, NULL), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_wr32(h, off + 8, (uint32_t)(addr >> 32), NULL), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_wr16(h, off + 12, (uint16_t)data, NULL), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_wr16(h, off + 2, 0x0081, NULL), PCI_ERR_OK); /* enable */
+	assert_int_equal(pci_device_write_cmd(h, 0x0406, NULL), PCI_ERR_OK);           /* bus master */
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 0), 0); /* nothing yet */
+	assert_int_equal(pcicap_sim_raise(bdf, 0), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_raise(bdf, 0), PCI_ERR_OK);
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	uint64_t count = 0;
+	assert_int_equal(read(fd, &count, sizeof(count)), sizeof(count));
+	assert_true(count == 2);
+	assert_true(pcicap_sim_irq_count(irq) == 2);
+	assert_int_equal(poll(&p, 1, 0), 0); /* reading cleared it */
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+}
+
 static void test_always_enabled(void **state)
 {
 	(void)state;
@@ -389,6 +440,7 @@ int main(void)
 		TU_TEST(test_enable_disable),
 		TU_TEST(test_detach_disables),
 		TU_TEST(test_irqs),
+		TU_TEST(test_irq_delivery),
 		TU_TEST(test_always_enabled),
 		TU_TEST(test_quiesce_on_first_owner),
 		TU_TEST(test_cap_of_vanished_device),
