@@ -380,6 +380,69 @@ static void test_irq_delivery(void **state)
 	free(cap);
 }
 
+/* The core's services to modules: BAR access, BAR info and views, probes. */
+static void test_host_services(void **state)
+{
+	(void)state;
+	pcicap_sim_device_t d;
+	pcicap_sim_device_init(&d);
+	d.msi.vectors = 2;
+	d.bar[3].kind = PCICAP_SIM_BAR_MEM32;
+	d.bar[3].size = 0x4000;
+	d.msix.entries = 4;
+	d.msix.table_bir = 3;
+	d.msix.table_off = 0;
+	d.msix.pba_bir = 3;
+	d.msix.pba_off = 0x2000;
+	pci_bdf_t bdf = tu_add(PCI_BDF(2, 0, 0), &d);
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)pci_device_find_capid(bdf, 0x05)), PCI_ERR_OK);
+	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	const testmod_api_t *a = api(cap);
+	/* the MSI-X table's entry 0 starts masked; its address is writable */
+	uint64_t v = 0;
+	pcicap_sim_reset_counters(bdf);
+	assert_int_equal(a->bar_access(cap, h, 3, 12, 4, &v, false), PCI_ERR_OK);
+	assert_true(v == 1);
+	v = 0xfee01000;
+	assert_int_equal(a->bar_access(cap, h, 3, 0, 4, &v, true), PCI_ERR_OK);
+	pcicap_sim_counters_t c = tu_counters(bdf);
+	assert_true(c.bar_reads == 1 && c.bar_writes == 1);
+	uint32_t word;
+	assert_int_equal(pcicap_sim_peek_bar(bdf, 3, 0, &word, 4), PCI_ERR_OK);
+	assert_int_equal(word, 0xfee01000);
+	v = 0;
+	assert_int_equal(a->bar_access(cap, h, 3, 0, 8, &v, false), PCI_ERR_OK);
+	assert_true(v == 0xfee01000);
+	/* bad widths, alignment and BARs are refused by the core */
+	assert_int_equal(a->bar_access(cap, h, 3, 0, 3, &v, false), PCI_ERR_EINVAL);
+	assert_int_equal(a->bar_access(cap, h, 3, 2, 4, &v, false), PCI_ERR_EINVAL);
+	assert_int_equal(a->bar_access(cap, h, 6, 0, 4, &v, false), PCI_ERR_EINVAL);
+	assert_int_equal(a->bar_access(cap, h, -1, 0, 4, &v, false), PCI_ERR_EINVAL);
+	assert_int_equal(a->bar_access(cap, sh, 3, 0, 4, &v, false), PCI_ERR_NOT_OWNER);
+	uint64_t size = 0;
+	assert_int_equal(a->bar_size(cap, h, 3, &size), PCI_ERR_OK);
+	assert_true(size == 0x4000);
+	assert_int_equal(a->bar_size(cap, h, 1, &size), PCI_ERR_ENOENT);
+	assert_int_equal(a->bar_size(cap, h, 9, &size), PCI_ERR_EINVAL);
+	const volatile void *p = NULL;
+	assert_int_equal(a->bar_view(cap, h, 3, 0x2000, 8, &p), PCI_ERR_OK);
+	assert_non_null(p);
+	assert_true(*(const volatile uint64_t *)p == 0); /* the PBA: nothing pending */
+	/* probes: the simulator lets modules program messages; nothing else enabled */
+	assert_int_equal(a->probe(cap, h, 0x11), TESTMOD_PROBE_MSG_ENOTSUP | TESTMOD_PROBE_PRESENT);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_OK);
+	assert_int_equal(a->probe(cap, h, 0x05),
+			 TESTMOD_PROBE_OTHER_ENABLED | TESTMOD_PROBE_MSG_ENOTSUP | TESTMOD_PROBE_PRESENT);
+	assert_int_equal(pcicap_sim_set_hold_off(bdf, true), PCI_ERR_OK);
+	assert_int_equal(a->probe(cap, h, 0x11), TESTMOD_PROBE_MSG_ENOTSUP);
+	assert_int_equal(pcicap_sim_set_hold_off(bdf, false), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+}
+
 static void test_always_enabled(void **state)
 {
 	(void)state;
@@ -441,6 +504,7 @@ int main(void)
 		TU_TEST(test_detach_disables),
 		TU_TEST(test_irqs),
 		TU_TEST(test_irq_delivery),
+		TU_TEST(test_host_services),
 		TU_TEST(test_always_enabled),
 		TU_TEST(test_quiesce_on_first_owner),
 		TU_TEST(test_cap_of_vanished_device),

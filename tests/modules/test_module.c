@@ -49,7 +49,64 @@ static pci_err_t set_nirq(pci_cap_t cap, pci_devhdl_t hdl, uint_t nirq)
 	return PCI_ERR_OK;
 }
 
-static const testmod_api_t api = {.which = which, .get_len = get_len, .set_nirq = set_nirq};
+static pci_err_t bar_access(pci_cap_t cap, pci_devhdl_t hdl, int bar, uint64_t off, uint_t width,
+			    uint64_t *val, bool write)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = host ? host->check(cap, hdl, true, &ci) : PCI_ERR_EINVAL;
+	if (err != PCI_ERR_OK)
+		return err;
+	return write ? host->bar_wr(ci, bar, off, width, *val) : host->bar_rd(ci, bar, off, width, val);
+}
+
+static pci_err_t bar_size(pci_cap_t cap, pci_devhdl_t hdl, int bar, uint64_t *size)
+{
+	pcicap_capinst_t *ci;
+	pci_ba_t ba;
+	pci_err_t err = host ? host->check(cap, hdl, false, &ci) : PCI_ERR_EINVAL;
+	if (err == PCI_ERR_OK)
+		err = host->bar_info(ci, bar, &ba);
+	if (err == PCI_ERR_OK)
+		*size = ba.size;
+	return err;
+}
+
+static pci_err_t bar_view(pci_cap_t cap, pci_devhdl_t hdl, int bar, uint64_t off, uint64_t len,
+			  const volatile void **p)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = host ? host->check(cap, hdl, false, &ci) : PCI_ERR_EINVAL;
+	if (err == PCI_ERR_OK)
+		err = host->bar_map(ci, bar, off, len, p);
+	return err;
+}
+
+static uint_t probe(pci_cap_t cap, pci_devhdl_t hdl, pci_capid_t other)
+{
+	pcicap_capinst_t *ci;
+	if (!host || host->check(cap, hdl, false, &ci) != PCI_ERR_OK)
+		return 0;
+	pci_irq_t irq;
+	uint_t bits = 0;
+	if (host->backend_programs_msgs(ci))
+		bits |= TESTMOD_PROBE_PROGRAMS_MSGS;
+	if (host->cap_enabled(ci, other))
+		bits |= TESTMOD_PROBE_OTHER_ENABLED;
+	if (host->msg_enable(ci, PCICAP_IRQ_KIND_MSI, 0, NULL, 1, &irq) == PCI_ERR_ENOTSUP &&
+	    host->msg_disable(ci, PCICAP_IRQ_KIND_MSI) == PCI_ERR_ENOTSUP)
+		bits |= TESTMOD_PROBE_MSG_ENOTSUP;
+	if (host->present(ci) == PCI_ERR_OK)
+		bits |= TESTMOD_PROBE_PRESENT;
+	return bits;
+}
+
+static const testmod_api_t api = {.which = which,
+				  .get_len = get_len,
+				  .set_nirq = set_nirq,
+				  .bar_access = bar_access,
+				  .bar_size = bar_size,
+				  .bar_view = bar_view,
+				  .probe = probe};
 
 static pci_err_t attach(pcicap_capinst_t *ci)
 {
