@@ -21,6 +21,8 @@ static const pcicap_backend_t *const builtin_backends[] = {
 /* An external backend's table, copied into a zeroed struct of our size. */
 static pcicap_backend_t external_backend;
 static void *external_handle;
+/* The name or path the backend in use was selected by. */
+static char *selected_name;
 
 static bool host_has_pci_bus(void)
 {
@@ -71,8 +73,7 @@ pci_err_t pcii_backend_select(const char *name)
 	if (!name || !*name)
 		return PCI_ERR_EINVAL;
 	if (pcii_be)
-		return strcmp(pcii_be->name ? pcii_be->name : "", name) == 0 ? PCI_ERR_OK
-									      : PCI_ERR_EALREADY;
+		return strcmp(selected_name, name) == 0 ? PCI_ERR_OK : PCI_ERR_EALREADY;
 	const pcicap_backend_t *be = NULL;
 	for (size_t i = 0; i < PCII_ARRAY_SIZE(builtin_backends); i++)
 		if (strcmp(builtin_backends[i]->name, name) == 0)
@@ -86,6 +87,9 @@ pci_err_t pcii_backend_select(const char *name)
 		if (err != PCI_ERR_OK)
 			return err;
 	}
+	char *copy = strdup(name);
+	if (!copy)
+		return PCI_ERR_ENOMEM;
 	void *ctx = NULL;
 	pci_err_t err = be->init(&ctx);
 	if (err != PCI_ERR_OK) {
@@ -94,8 +98,10 @@ pci_err_t pcii_backend_select(const char *name)
 			dlclose(external_handle);
 			external_handle = NULL;
 		}
+		free(copy);
 		return err;
 	}
+	selected_name = copy;
 	pcii_be_ctx = ctx;
 	pcii_be = be;
 	return PCI_ERR_OK;

@@ -123,6 +123,9 @@ pci_err_t pcii_backend_select(const char *name);
 /* ---- owner.c ---- */
 pci_err_t pcii_own_acquire(pcii_dev_t *dev, pcii_hdl_t *h, pci_attachFlags_t flags);
 void pcii_own_release(pcii_dev_t *dev, pcii_hdl_t *h);
+/* Whether an owner other than @h (in any process) holds the device; call
+ * before counting @h in dev->nowners. */
+bool pcii_own_others(pcii_dev_t *dev, pcii_hdl_t *h);
 /* Whether @h is the only attachment of its device in every process. */
 bool pcii_own_sole(pcii_dev_t *dev, pcii_hdl_t *h);
 

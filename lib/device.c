@@ -177,14 +177,15 @@ pci_err_t pcii_dev_present(const pcii_dev_t *dev)
 	return pcii_be->present(pcii_be_ctx, dev->bdf);
 }
 
+/* Order: domain, bus, device, function. The ARI flag is not part of the
+ * key: an ARI function number is the device and function bits of the same
+ * routing ID, so PCI_BDF_ARI(b, f) and PCI_BDF(b, f >> 3, f & 7) name the
+ * same function. */
 static int cmp_bdf(pci_bdf_t a, pci_bdf_t b)
 {
-	/* order: domain, bus, device, function (ARI functions by number) */
 	uint32_t ka = (PCICAP_BDF_DOMAIN(a) << 16) | (a & 0xFFFFu);
 	uint32_t kb = (PCICAP_BDF_DOMAIN(b) << 16) | (b & 0xFFFFu);
-	if (ka != kb)
-		return ka < kb ? -1 : 1;
-	return a < b ? -1 : a > b;
+	return ka < kb ? -1 : ka > kb;
 }
 
 static int cmp_bedev(const void *a, const void *b)
@@ -278,8 +279,8 @@ static pci_err_t rescan(void)
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < nb; i++) {
-		if (n && nd[n - 1]->bdf == bd[i].bdf)
-			continue; /* a backend listing a BDF twice: keep the first */
+		if (n && cmp_bdf(nd[n - 1]->bdf, bd[i].bdf) == 0)
+			continue; /* a backend listing a function twice: keep the first */
 		pcii_dev_t *old = table_lookup(bd[i].bdf);
 		if (old && old->uid == bd[i].uid) {
 			old->cfg_size = bd[i].cfg_size;
@@ -475,7 +476,8 @@ PCICAP_EXPORT pci_devhdl_t pci_device_attach(pci_bdf_t bdf, pci_attachFlags_t fl
 	err = pcii_own_acquire(dev, h, flags);
 	if (err != PCI_ERR_OK)
 		goto out;
-	bool first_owner = h->owner && dev->nowners == 0;
+	/* quiesce only for the first owner anywhere: never under a live one */
+	bool first_owner = h->owner && !pcii_own_others(dev, h);
 	dev->nhandles++;
 	if (h->owner)
 		dev->nowners++;

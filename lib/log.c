@@ -1,5 +1,7 @@
 /*
- * Logging: silent unless pci_verbosity asks for it or a handler is set.
+ * Logging: silent unless pci_verbosity (initially PCI_BASE_VERBOSITY) asks
+ * for it. Messages up to pci_verbosity go to the installed handler, or to
+ * stderr without one.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -15,13 +17,10 @@ PCICAP_EXPORT uint_t pci_verbosity = 0;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static pcicap_log_fn log_fn;
 static void *log_arg;
-static atomic_int log_env_done;
-
-static void log_env_init(void)
+/* PCI_BASE_VERBOSITY, as on QNX, sets the starting verbosity, at load
+ * time, so that a program's own assignment to pci_verbosity wins. */
+__attribute__((constructor)) static void log_env_init(void)
 {
-	/* PCI_BASE_VERBOSITY, as on QNX, sets the starting verbosity. */
-	if (atomic_exchange(&log_env_done, 1))
-		return;
 	const char *v = getenv("PCI_BASE_VERBOSITY");
 	if (v && *v) {
 		char *end;
@@ -41,7 +40,6 @@ PCICAP_EXPORT void pcicap_set_log_handler(pcicap_log_fn fn, void *arg)
 
 void pcii_vlog(pcicap_log_level_t level, const char *fmt, va_list ap)
 {
-	log_env_init();
 	if ((uint_t)level > pci_verbosity)
 		return;
 	char msg[512];

@@ -178,6 +178,16 @@ void pcii_own_release(pcii_dev_t *dev, pcii_hdl_t *h)
 	}
 }
 
+bool pcii_own_others(pcii_dev_t *dev, pcii_hdl_t *h)
+{
+	if (h->lock_fd < 0)
+		return dev->nowners > 0;
+	struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1};
+	if (fcntl(h->lock_fd, F_OFD_GETLK, &q) != 0)
+		return true; /* cannot tell: assume someone, and touch nothing */
+	return q.l_type != F_UNLCK;
+}
+
 bool pcii_own_sole(pcii_dev_t *dev, pcii_hdl_t *h)
 {
 	if (dev->nhandles != 1)

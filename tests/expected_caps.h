@@ -1,6 +1,6 @@
 /*
  * What lspci decodes from the dumps in fixtures/dumps
- * (../shared/data/dumps/EXPECTED.md, pciutils 3.9.0), for the simulator and
+ * (fixtures/dumps/EXPECTED.md, pciutils 3.9.0), for the simulator and
  * core suites: identity, the standard capability list in walk order, the
  * extended list, and the MSI/MSI-X registers.
  */

@@ -69,6 +69,25 @@ static void test_find_sees_added_and_removed(void **state)
 	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF_NONE);
 }
 
+static void test_ari_encoding(void **state)
+{
+	(void)state;
+	pcicap_sim_device_t d = dev_desc(0x8086, 0x1521, 0x020000);
+	tu_add(PCI_BDF(4, 1, 1), &d);
+	/* ARI function 9 of bus 4 is device 1, function 1 */
+	pci_vid_t vid;
+	assert_int_equal(pci_device_read_vid(PCI_BDF_ARI(4, 9), &vid), PCI_ERR_OK);
+	assert_int_equal(vid, 0x8086);
+	assert_int_equal(pci_device_read_vid(PCI_BDF_ARI(4, 8), &vid), PCI_ERR_ENODEV);
+	pci_err_t err;
+	pci_devhdl_t a = pci_device_attach(PCI_BDF_ARI(4, 9), pci_attachFlags_OWNER, &err);
+	assert_non_null(a);
+	/* the same function by either name: one owner */
+	assert_null(pci_device_attach(PCI_BDF(4, 1, 1), pci_attachFlags_OWNER, &err));
+	assert_int_equal(err, PCI_ERR_ATTACH_OWNED);
+	assert_int_equal(pci_device_detach(a), PCI_ERR_OK);
+}
+
 static void test_header_reads(void **state)
 {
 	(void)state;
@@ -367,6 +386,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TU_TEST(test_find_order_and_wildcards),
 		TU_TEST(test_find_sees_added_and_removed),
+		TU_TEST(test_ari_encoding),
 		TU_TEST(test_header_reads),
 		TU_TEST(test_bridge_reads),
 		TU_TEST(test_attach_rules),

@@ -118,6 +118,38 @@ static void test_multi_owners_across_processes(void **state)
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
 }
 
+/* A process joining as a MULTI owner must not quiesce what the first
+ * owner (another process) has live. The quiescing module is the test
+ * module for MSI (tests/modules): it clears the MSI enable bit. */
+static void test_join_does_not_quiesce(void **state)
+{
+	(void)state;
+	pcicap_sim_clear();
+	char topo[64];
+	snprintf(topo, sizeof(topo), "scope owner-test-%d-%d\n", (int)getpid(), ++scope_seq);
+	assert_int_equal(pcicap_sim_load_string(topo, NULL), PCI_ERR_OK);
+	/* a device whose MSI is enabled, as the other process's driver left it */
+	uint8_t cfg[256] = {0x86, 0x80, 0x34, 0x12};
+	cfg[0x06] = 0x10;                   /* capability list */
+	cfg[0x34] = 0x40;
+	cfg[0x40] = 0x05;                   /* MSI, 32-bit, 1 vector */
+	cfg[0x42] = 0x01;                   /* enabled */
+	assert_int_equal(pcicap_sim_add_config(BDF, cfg, sizeof(cfg)), PCI_ERR_OK);
+	pci_err_t cerr, err;
+	pid_t pid = child_attach(pci_attachFlags_MULTI_OWNER, &cerr);
+	assert_int_equal(cerr, PCI_ERR_OK);
+	pci_devhdl_t h = pci_device_attach(BDF, pci_attachFlags_MULTI_OWNER, &err);
+	assert_non_null(h);
+	assert_int_equal(tu_peek8(BDF, 0x42) & 1, 1); /* another owner is live: untouched */
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	kill_child(pid, SIGKILL);
+	/* now it is the first owner anywhere: it quiesces */
+	h = pci_device_attach(BDF, pci_attachFlags_MULTI_OWNER, &err);
+	assert_non_null(h);
+	assert_int_equal(tu_peek8(BDF, 0x42) & 1, 0);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
 static void test_private_scope_by_default(void **state)
 {
 	(void)state;
@@ -163,6 +195,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_second_process_refused_until_owner_dies, setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_exclusive_across_processes, setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_multi_owners_across_processes, setup, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_join_does_not_quiesce, setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_private_scope_by_default, setup, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_scope_or_rundir, setup, tu_teardown),
 	};

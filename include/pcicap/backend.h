@@ -137,9 +137,11 @@ typedef struct pcicap_backend {
 				const int_t *entry_slot, uint_t nslots, pci_irq_t *irqs);
 	pci_err_t (*msg_disable)(void *ctx, pci_bdf_t bdf, pcicap_irq_kind_t kind);
 
-	/** Optional. Reset the function; the core has already checked that the
-	 *  device offers the reset type and that the caller may do it. Without
-	 *  it the core performs FLR through the PCIe Device Control register. */
+	/** Optional. Reset the function. The core has checked that the caller
+	 *  may (sole owner) and, for pci_resetType_e_FUNCTION, that the device
+	 *  offers FLR (PCIe DevCap or AF capability); other types are passed as
+	 *  they are: answer PCI_ERR_ENOTSUP for those the backend cannot do.
+	 *  Without the op the core performs FLR itself through config space. */
 	pci_err_t (*reset)(void *ctx, pci_bdf_t bdf, pci_resetType_e type);
 	/** Optional. Chassis/slot the device sits in (PCI_CS(0,0): none). */
 	pci_err_t (*chassis_slot)(void *ctx, pci_bdf_t bdf, pci_cs_t *cs);

@@ -137,9 +137,9 @@ typedef struct pcicap_cap_module {
 	/** Optional. Clear state left by earlier users when a process first
 	 *  becomes the device's owner (called for MSI and MSI-X). */
 	pci_err_t (*quiesce)(pcicap_capinst_t *ci);
-	/** Optional. The device was reset or removed: drop enable state and
-	 *  release what the module holds (IRQs, mappings) without touching
-	 *  registers. */
+	/** Optional. The device was reset or removed, or a disable at detach
+	 *  failed: drop enable state and release what the module holds (IRQs,
+	 *  mappings) without touching registers. */
 	void (*forget)(pcicap_capinst_t *ci);
 	/** Optional. The instance is being destroyed. */
 	void (*destroy)(pcicap_capinst_t *ci);

@@ -35,11 +35,16 @@ extern "C" {
  * Select the backend before the first libpci call: "sim", "pciaccess", or the
  * path of a shared object exporting `pcicap_backend_entry` (see
  * <pcicap/backend.h>). Without it, PCI_HW_MODULE decides; unset, "pciaccess"
- * where /sys/bus/pci/devices exists, else "sim".
- * @return PCI_ERR_OK; PCI_ERR_EINVAL for NULL/empty; PCI_ERR_EALREADY when a
- *   backend is already in use; PCI_ERR_NO_MODULE for an unknown name or a file
- *   that cannot be loaded; PCI_ERR_MODULE_SYM when the entry symbol is missing;
- *   PCI_ERR_MOD_COMPAT for a table of the wrong size/version.
+ * where /sys/bus/pci/devices lists a device, else "sim".
+ * Selecting the backend already in use again (same name or path) is
+ * PCI_ERR_OK.
+ * @return PCI_ERR_OK; PCI_ERR_EINVAL for NULL/empty; PCI_ERR_EALREADY when
+ *   another backend is already in use; PCI_ERR_NO_MODULE for an unknown name
+ *   or a file that cannot be loaded; PCI_ERR_MODULE_SYM when the entry symbol
+ *   is missing; PCI_ERR_MOD_COMPAT for a table of the wrong size/version; or
+ *   the error of the backend's own init (e.g. "sim" with a PCI_SIM_CONFIG that
+ *   does not load: PCI_ERR_ENOENT, PCI_ERR_EIO). A failed selection selects
+ *   nothing.
  */
 pci_err_t pcicap_set_backend(const char *name);
 /** Name of the backend in use ("sim", "pciaccess", ...), selecting it first
@@ -48,7 +53,9 @@ const char *pcicap_backend_name(void);
 /** @} */
 
 /** @defgroup pcicap_log Logging
- *  The library prints nothing unless pci_verbosity > 0 or a handler is set.
+ *  The library is silent unless pci_verbosity (initially PCI_BASE_VERBOSITY,
+ *  read when the library is loaded) asks for messages: those up to that
+ *  level go to the handler, or to stderr without one.
  *  @{ */
 typedef enum {
 	PCICAP_LOG_ERROR = 1,
@@ -57,8 +64,8 @@ typedef enum {
 	PCICAP_LOG_DEBUG = 4,
 } pcicap_log_level_t;
 typedef void (*pcicap_log_fn)(pcicap_log_level_t level, const char *msg, void *arg);
-/** Install a log handler (NULL restores the default: stderr when
- *  pci_verbosity >= level). Messages up to pci_verbosity are passed. */
+/** Install a log handler (NULL restores the default, stderr). It receives
+ *  the messages whose level is at most pci_verbosity. */
 void pcicap_set_log_handler(pcicap_log_fn fn, void *arg);
 /** @} */
 

@@ -76,7 +76,8 @@ pci_err_t pcicap_sim_add_config(pci_bdf_t bdf, const void *cfg, size_t len);
 pci_err_t pcicap_sim_add_dump(const char *path);
 /** Load a topology file (the PCI_SIM_CONFIG format), adding to what is
  *  there. @return as pcicap_sim_add_dump(); a malformed line is PCI_ERR_EIO
- *  and adds nothing. */
+ *  and adds nothing; PCI_ERR_EAGAIN for an `irqs` line while IRQs are held;
+ *  PCI_ERR_EINVAL for a NULL path. */
 pci_err_t pcicap_sim_load(const char *path);
 /** As pcicap_sim_load() for topology text in memory; relative dump paths are
  *  relative to @p basedir (NULL: the current directory). */
