@@ -56,7 +56,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pci_bdf_t bdf;
-	for (uint_t i = 0; (bdf = pci_device_find(i, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY)) != PCI_BDF_NONE; i++) {
+	for (uint_t i = 0;
+	     (bdf = pci_device_find(i, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY)) != PCI_BDF_NONE;
+	     i++) {
 		pci_vid_t vid = 0;
 		pci_did_t did = 0;
 		pci_ccode_t cc = 0;
@@ -66,8 +68,8 @@ int main(int argc, char **argv)
 		pci_device_read_ccode(bdf, &cc);
 		pci_device_read_revid(bdf, &rev);
 		printf("%04x:%02x:%02x.%x [%04x:%04x] class %06x rev %02x, %u bytes of config\n",
-		       PCICAP_BDF_DOMAIN(bdf), PCI_BUS(bdf), PCI_DEV(bdf), PCI_FUNC(bdf), vid, did, cc, rev,
-		       pcicap_device_cfg_size(bdf));
+		       PCICAP_BDF_DOMAIN(bdf), PCI_BUS(bdf), PCI_DEV(bdf), PCI_FUNC(bdf), vid, did,
+		       cc, rev, pcicap_device_cfg_size(bdf));
 		pci_capid_t id;
 		uint_t off;
 		uint_t k;
@@ -79,7 +81,8 @@ int main(int argc, char **argv)
 			printf("  capability list: %s\n", pci_strerror(err));
 		uint16_t xid;
 		uint8_t ver;
-		for (k = 0; (err = pcicap_device_read_xcap(bdf, k, &xid, &ver, &off)) == PCI_ERR_OK; k++)
+		for (k = 0; (err = pcicap_device_read_xcap(bdf, k, &xid, &ver, &off)) == PCI_ERR_OK;
+		     k++)
 			printf("  [%03x] ext cap 0x%04x v%u %s\n", off, xid, ver, xcap_name(xid));
 		if (err != PCI_ERR_ENOENT)
 			printf("  extended capability list: %s\n", pci_strerror(err));

@@ -12,9 +12,9 @@
 #include "core.h"
 
 static const pcicap_backend_t *const builtin_backends[] = {
-	&pcii_backend_sim,
+    &pcii_backend_sim,
 #ifdef PCICAP_HAVE_PCIACCESS
-	&pcii_backend_pciaccess,
+    &pcii_backend_pciaccess,
 #endif
 };
 
@@ -50,12 +50,13 @@ static pci_err_t load_external(const char *path, const pcicap_backend_t **out)
 	}
 	const pcicap_backend_t *t = dlsym(h, PCICAP_BACKEND_ENTRY_SYMBOL);
 	if (!t) {
-		pcii_log(PCICAP_LOG_ERROR, "backend %s: no symbol %s", path, PCICAP_BACKEND_ENTRY_SYMBOL);
+		pcii_log(PCICAP_LOG_ERROR, "backend %s: no symbol %s", path,
+			 PCICAP_BACKEND_ENTRY_SYMBOL);
 		dlclose(h);
 		return PCI_ERR_MODULE_SYM;
 	}
-	if (t->abi_version != PCICAP_BACKEND_ABI_VERSION || t->struct_size < PCICAP_BACKEND_MIN_SIZE ||
-	    !t->init || !t->scan || !t->cfg_read) {
+	if (t->abi_version != PCICAP_BACKEND_ABI_VERSION ||
+	    t->struct_size < PCICAP_BACKEND_MIN_SIZE || !t->init || !t->scan || !t->cfg_read) {
 		pcii_log(PCICAP_LOG_ERROR, "backend %s: incompatible table (abi %u, size %u)", path,
 			 t->abi_version, t->struct_size);
 		dlclose(h);

@@ -42,7 +42,8 @@ pci_err_t pcii_caps_walk(pcii_dev_t *dev)
 			return err;
 		for (ptr &= 0xFC; ptr; ptr = (hdr >> 8) & 0xFC) {
 			/* into the header, a cycle, too long */
-			if (ptr < PCII_CFG_DEVSPEC || seen(visited, ptr / 4) || n == PCII_MAX_CAPS) {
+			if (ptr < PCII_CFG_DEVSPEC || seen(visited, ptr / 4) ||
+			    n == PCII_MAX_CAPS) {
 				list_err = PCI_ERR_EIO;
 				break;
 			}
@@ -108,7 +109,8 @@ pci_err_t pcii_xcaps_walk(pcii_dev_t *dev)
 			}
 			if (hdr == 0 || hdr == 0xFFFFFFFF)
 				break; /* no (more) extended capabilities */
-			x[n++] = (pcii_capent_t){.id = (uint16_t)hdr, .off = (uint16_t)off, .ver = (hdr >> 16) & 0xF};
+			x[n++] = (pcii_capent_t){
+			    .id = (uint16_t)hdr, .off = (uint16_t)off, .ver = (hdr >> 16) & 0xF};
 		}
 	}
 	*l = (pcii_caplist_t){.walked = true, .err = list_err, .n = n, .e = x};
@@ -250,7 +252,7 @@ _Static_assert(sizeof(struct _pci_cap) == 16, "QNX pci_cap_t size");
  * readers take no lock (entries are atomics; a grown table replaces the
  * old one, which is freed only after ISR-path readers have drained). */
 typedef struct {
-	_Atomic uintptr_t key;   /* 0 = empty, 1 = deleted */
+	_Atomic uintptr_t key; /* 0 = empty, 1 = deleted */
 	_Atomic uint64_t cookie;
 } reg_entry_t;
 typedef struct {
@@ -271,7 +273,8 @@ static reg_entry_t *reg_find(reg_table_t *t, uintptr_t key)
 {
 	if (!t)
 		return NULL;
-	for (size_t i = reg_hash(key, t->size), n = 0; n < t->size; n++, i = (i + 1) & (t->size - 1)) {
+	for (size_t i = reg_hash(key, t->size), n = 0; n < t->size;
+	     n++, i = (i + 1) & (t->size - 1)) {
 		uintptr_t k = atomic_load_explicit(&t->e[i].key, memory_order_acquire);
 		if (k == key)
 			return &t->e[i];
@@ -340,7 +343,8 @@ static pcii_cap_t *cap_lookup(pci_cap_t cap)
 {
 	if (!cap)
 		return NULL;
-	reg_entry_t *e = reg_find(atomic_load_explicit(&registry, memory_order_acquire), (uintptr_t)cap);
+	reg_entry_t *e =
+	    reg_find(atomic_load_explicit(&registry, memory_order_acquire), (uintptr_t)cap);
 	if (!e)
 		return NULL;
 	pcii_cap_t *pc = (pcii_cap_t *)(uintptr_t)cap;
@@ -446,7 +450,8 @@ void pcii_caps_release_handle(pcii_dev_t *dev, pcii_hdl_t *h)
 			continue;
 		pci_err_t err = ci->mod->disable(&ci->pub, NULL, pci_reqType_e_UNSPECIFIED, NULL);
 		if (err != PCI_ERR_OK) {
-			pcii_log(PCICAP_LOG_WARN, "module %s: disable at detach failed (%s); forgetting",
+			pcii_log(PCICAP_LOG_WARN,
+				 "module %s: disable at detach failed (%s); forgetting",
 				 ci->mod->name, pci_strerror(err));
 			if (ci->mod->forget)
 				ci->mod->forget(&ci->pub);
@@ -500,8 +505,9 @@ PCICAP_EXPORT pci_err_t pci_device_read_cap(pci_bdf_t bdf, pci_cap_t *capp, uint
 	if (*capp) {
 		old = cap_lookup(*capp);
 		if (!old) {
-			err = pcii_bug(PCI_ERR_EINVAL, "pci_device_read_cap: *cap is not a capability "
-						       "object (set it to NULL for a first read)");
+			err = pcii_bug(PCI_ERR_EINVAL,
+				       "pci_device_read_cap: *cap is not a capability "
+				       "object (set it to NULL for a first read)");
 			goto out_nofree;
 		}
 	}
@@ -604,7 +610,8 @@ PCICAP_EXPORT pci_err_t pci_device_cfg_cap_enable(pci_devhdl_t hv, pci_reqType_t
 	return err;
 }
 
-PCICAP_EXPORT pci_err_t pci_device_cfg_cap_disable(pci_devhdl_t hv, pci_reqType_t req, pci_cap_t cap)
+PCICAP_EXPORT pci_err_t pci_device_cfg_cap_disable(pci_devhdl_t hv, pci_reqType_t req,
+						   pci_cap_t cap)
 {
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_hdl_t *h = NULL;
@@ -747,8 +754,9 @@ static bool host_programs_msgs(const pcicap_capinst_t *ci)
 	return pcii_be->msg_enable != NULL;
 }
 
-static pci_err_t host_msg_enable(const pcicap_capinst_t *ci, pcicap_irq_kind_t kind, uint_t nentries,
-				 const int_t *entry_slot, uint_t nslots, pci_irq_t *irqs)
+static pci_err_t host_msg_enable(const pcicap_capinst_t *ci, pcicap_irq_kind_t kind,
+				 uint_t nentries, const int_t *entry_slot, uint_t nslots,
+				 pci_irq_t *irqs)
 {
 	if (!pcii_be->msg_enable)
 		return PCI_ERR_ENOTSUP;
@@ -850,23 +858,23 @@ static void *host_cap_priv(pci_cap_t cap)
 }
 
 const pcicap_host_t pcii_host = {
-	.struct_size = sizeof(pcicap_host_t),
-	.cfg_rd = host_cfg_rd,
-	.cfg_wr = host_cfg_wr,
-	.bar_rd = host_bar_rd,
-	.bar_wr = host_bar_wr,
-	.bar_info = host_bar_info,
-	.bar_map = host_bar_map,
-	.bar_unmap = host_bar_unmap,
-	.irq_alloc = host_irq_alloc,
-	.irq_free = host_irq_free,
-	.backend_programs_msgs = host_programs_msgs,
-	.msg_enable = host_msg_enable,
-	.msg_disable = host_msg_disable,
-	.set_irqs = host_set_irqs,
-	.present = host_present,
-	.cap_enabled = host_cap_enabled,
-	.log = host_log,
-	.check = host_check,
-	.cap_priv = host_cap_priv,
+    .struct_size = sizeof(pcicap_host_t),
+    .cfg_rd = host_cfg_rd,
+    .cfg_wr = host_cfg_wr,
+    .bar_rd = host_bar_rd,
+    .bar_wr = host_bar_wr,
+    .bar_info = host_bar_info,
+    .bar_map = host_bar_map,
+    .bar_unmap = host_bar_unmap,
+    .irq_alloc = host_irq_alloc,
+    .irq_free = host_irq_free,
+    .backend_programs_msgs = host_programs_msgs,
+    .msg_enable = host_msg_enable,
+    .msg_disable = host_msg_disable,
+    .set_irqs = host_set_irqs,
+    .present = host_present,
+    .cap_enabled = host_cap_enabled,
+    .log = host_log,
+    .check = host_check,
+    .cap_priv = host_cap_priv,
 };

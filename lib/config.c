@@ -46,11 +46,11 @@ static pci_err_t hdr_read(pci_bdf_t bdf, uint_t off, uint_t width, void *out, bo
 	return PCI_ERR_OK;
 }
 
-#define HDR_READER(name, type, off, width, bridge)                                 \
-	PCICAP_EXPORT pci_err_t pci_device_read_##name(pci_bdf_t bdf, type *out)   \
-	{                                                                          \
-		_Static_assert(sizeof(type) == (width), "width of " #name);       \
-		return hdr_read(bdf, off, width, out, bridge);                     \
+#define HDR_READER(name, type, off, width, bridge)                                                 \
+	PCICAP_EXPORT pci_err_t pci_device_read_##name(pci_bdf_t bdf, type *out)                   \
+	{                                                                                          \
+		_Static_assert(sizeof(type) == (width), "width of " #name);                        \
+		return hdr_read(bdf, off, width, out, bridge);                                     \
 	}
 
 HDR_READER(vid, pci_vid_t, PCII_CFG_VID, 2, false)
@@ -118,11 +118,11 @@ static const struct win_desc {
 	uint8_t hi_base, hi_limit, hi_width; /* upper-address register, 0 = none */
 	uint32_t lo_mask;                    /* address bits in the window register */
 	uint8_t lo_shift, hi_shift;
-	pci_ba_val_t gran;                   /* granularity - 1 */
+	pci_ba_val_t gran; /* granularity - 1 */
 } windows[] = {
-	[WIN_MEM] = {0x20, 0x22, 2, 0, 0, 0, 0xFFF0, 16, 0, 0xFFFFF},
-	[WIN_PFMEM] = {0x24, 0x26, 2, 0x28, 0x2C, 4, 0xFFF0, 16, 32, 0xFFFFF},
-	[WIN_IO] = {0x1C, 0x1D, 1, 0x30, 0x32, 2, 0xF0, 8, 16, 0xFFF},
+    [WIN_MEM] = {0x20, 0x22, 2, 0, 0, 0, 0xFFF0, 16, 0, 0xFFFFF},
+    [WIN_PFMEM] = {0x24, 0x26, 2, 0x28, 0x2C, 4, 0xFFF0, 16, 32, 0xFFFFF},
+    [WIN_IO] = {0x1C, 0x1D, 1, 0x30, 0x32, 2, 0xF0, 8, 16, 0xFFF},
 };
 
 /* Lock held; @dev a bridge. */
@@ -133,8 +133,8 @@ static pci_err_t window_get(pcii_dev_t *dev, enum win w, bool limit, pci_ba_val_
 	pci_err_t err = pcii_cfg_read(dev, limit ? d->lo_limit : d->lo_base, d->lo_width, &lo);
 	if (err == PCI_ERR_OK && d->hi_width && (lo & 0xF) == 1)
 		err = pcii_cfg_read(dev, limit ? d->hi_limit : d->hi_base, d->hi_width, &hi);
-	*out = ((pci_ba_val_t)hi << d->hi_shift) | ((pci_ba_val_t)(lo & d->lo_mask) << d->lo_shift) |
-	       (limit ? d->gran : 0);
+	*out = ((pci_ba_val_t)hi << d->hi_shift) |
+	       ((pci_ba_val_t)(lo & d->lo_mask) << d->lo_shift) | (limit ? d->gran : 0);
 	return err;
 }
 
@@ -156,10 +156,10 @@ static pci_err_t window_read(pci_bdf_t bdf, enum win w, bool limit, pci_ba_val_t
 	return err;
 }
 
-#define WINDOW_READER(name, w, limit)                                                \
-	PCICAP_EXPORT pci_err_t pci_device_read_##name(pci_bdf_t bdf, pci_ba_val_t *v) \
-	{                                                                            \
-		return window_read(bdf, w, limit, v);                                \
+#define WINDOW_READER(name, w, limit)                                                              \
+	PCICAP_EXPORT pci_err_t pci_device_read_##name(pci_bdf_t bdf, pci_ba_val_t *v)             \
+	{                                                                                          \
+		return window_read(bdf, w, limit, v);                                              \
 	}
 WINDOW_READER(mem_base, WIN_MEM, false)
 WINDOW_READER(mem_limit, WIN_MEM, true)
@@ -197,16 +197,17 @@ static pci_err_t cfg_rd(pci_bdf_t bdf, uint_t off, uint_t width, uint64_t *val)
 	return err;
 }
 
-#define CFG_READER(bits)                                                                      \
-	PCICAP_EXPORT pci_err_t pci_device_cfg_rd##bits(pci_bdf_t bdf, uint_t off, uint##bits##_t *val) \
-	{                                                                                     \
-		if (!val)                                                                     \
-			return pcii_bug(PCI_ERR_EINVAL, "pci_device_cfg_rd" #bits ": NULL value");   \
-		uint64_t v;                                                                   \
-		pci_err_t err = cfg_rd(bdf, off, (bits) / 8, &v);                             \
-		if (err == PCI_ERR_OK)                                                        \
-			*val = (uint##bits##_t)v;                                             \
-		return err;                                                                   \
+#define CFG_READER(bits)                                                                           \
+	PCICAP_EXPORT pci_err_t pci_device_cfg_rd##bits(pci_bdf_t bdf, uint_t off,                 \
+							uint##bits##_t *val)                       \
+	{                                                                                          \
+		if (!val)                                                                          \
+			return pcii_bug(PCI_ERR_EINVAL, "pci_device_cfg_rd" #bits ": NULL value"); \
+		uint64_t v;                                                                        \
+		pci_err_t err = cfg_rd(bdf, off, (bits) / 8, &v);                                  \
+		if (err == PCI_ERR_OK)                                                             \
+			*val = (uint##bits##_t)v;                                                  \
+		return err;                                                                        \
 	}
 CFG_READER(8)
 CFG_READER(16)
@@ -264,16 +265,15 @@ out:
 	return err;
 }
 
-#define CFG_WRITER(bits)                                                                   \
-	PCICAP_EXPORT pci_err_t pci_device_cfg_wr##bits(pci_devhdl_t hdl, uint_t off,      \
-							uint##bits##_t val,                \
-							uint##bits##_t *val_p)             \
-	{                                                                                  \
-		uint64_t rb;                                                               \
-		pci_err_t err = cfg_wr(hdl, off, (bits) / 8, val, val_p ? &rb : NULL);     \
-		if (err == PCI_ERR_OK && val_p)                                            \
-			*val_p = (uint##bits##_t)rb;                                       \
-		return err;                                                                \
+#define CFG_WRITER(bits)                                                                           \
+	PCICAP_EXPORT pci_err_t pci_device_cfg_wr##bits(pci_devhdl_t hdl, uint_t off,              \
+							uint##bits##_t val, uint##bits##_t *val_p) \
+	{                                                                                          \
+		uint64_t rb;                                                                       \
+		pci_err_t err = cfg_wr(hdl, off, (bits) / 8, val, val_p ? &rb : NULL);             \
+		if (err == PCI_ERR_OK && val_p)                                                    \
+			*val_p = (uint##bits##_t)rb;                                               \
+		return err;                                                                        \
 	}
 CFG_WRITER(8)
 CFG_WRITER(16)
@@ -298,15 +298,15 @@ static pci_err_t hdr_write(pci_devhdl_t hv, int hdr_type, uint_t off, uint_t wid
 	return err;
 }
 
-#define HDR_WRITER(name, type, hdr, off, width)                                            \
-	PCICAP_EXPORT pci_err_t pci_device_write_##name(pci_devhdl_t hdl, type v, type *rbp) \
-	{                                                                                  \
-		_Static_assert(sizeof(type) == (width), "width of " #name);               \
-		uint32_t rb;                                                               \
-		pci_err_t err = hdr_write(hdl, hdr, off, width, v, rbp ? &rb : NULL);      \
-		if (err == PCI_ERR_OK && rbp)                                              \
-			*rbp = (type)rb;                                                   \
-		return err;                                                                \
+#define HDR_WRITER(name, type, hdr, off, width)                                                    \
+	PCICAP_EXPORT pci_err_t pci_device_write_##name(pci_devhdl_t hdl, type v, type *rbp)       \
+	{                                                                                          \
+		_Static_assert(sizeof(type) == (width), "width of " #name);                        \
+		uint32_t rb;                                                                       \
+		pci_err_t err = hdr_write(hdl, hdr, off, width, v, rbp ? &rb : NULL);              \
+		if (err == PCI_ERR_OK && rbp)                                                      \
+			*rbp = (type)rb;                                                           \
+		return err;                                                                        \
 	}
 HDR_WRITER(cmd, pci_cmd_t, -1, PCII_CFG_CMD, 2)
 HDR_WRITER(status, pci_stat_t, -1, PCII_CFG_STATUS, 2)
@@ -354,11 +354,11 @@ out:
 	return err;
 }
 
-#define WINDOW_WRITER(name, w, limit)                                                      \
-	PCICAP_EXPORT pci_err_t pci_device_write_##name(pci_devhdl_t h, pci_ba_val_t v,    \
-							pci_ba_val_t *rb)                  \
-	{                                                                                  \
-		return window_write(h, w, limit, v, rb);                                   \
+#define WINDOW_WRITER(name, w, limit)                                                              \
+	PCICAP_EXPORT pci_err_t pci_device_write_##name(pci_devhdl_t h, pci_ba_val_t v,            \
+							pci_ba_val_t *rb)                          \
+	{                                                                                          \
+		return window_write(h, w, limit, v, rb);                                           \
 	}
 WINDOW_WRITER(mem_base, WIN_MEM, false)
 WINDOW_WRITER(mem_limit, WIN_MEM, true)

@@ -18,8 +18,8 @@
 
 #include "internal.h"
 
-#define PCII_MAX_CAPS 48         /* 192 bytes of 4-byte-aligned caps fit in 0x40..0xff */
-#define PCII_MAX_XCAPS 960       /* (4096 - 256) / 4 */
+#define PCII_MAX_CAPS           48  /* 192 bytes of 4-byte-aligned caps fit in 0x40..0xff */
+#define PCII_MAX_XCAPS          960 /* (4096 - 256) / 4 */
 #define PCII_MAX_ATTACH_PER_DEV 256
 
 typedef struct pcii_dev pcii_dev_t;
@@ -35,7 +35,7 @@ typedef struct {
 /* A capability list as walked: entries up to where it ends or breaks. */
 typedef struct {
 	bool walked;
-	pci_err_t err;     /* PCI_ERR_EIO: the list is malformed after n entries */
+	pci_err_t err; /* PCI_ERR_EIO: the list is malformed after n entries */
 	uint_t n;
 	pcii_capent_t *e;
 } pcii_caplist_t;
@@ -47,23 +47,23 @@ typedef struct pcii_capinst {
 	const pcicap_cap_module_t *mod;
 	pcii_dev_t *dev;
 	bool enabled;
-	uint32_t enabled_by;     /* handle slot index + 1 that enabled it, 0 = none */
+	uint32_t enabled_by; /* handle slot index + 1 that enabled it, 0 = none */
 	struct pcii_capinst *next;
 } pcii_capinst_t;
 
 /* Process-local ownership state of a device (scope NULL). */
 typedef struct {
-	uint_t attach_sh;  /* shared attachers */
-	bool attach_ex;    /* an exclusive attacher */
-	uint_t owner_sh;   /* MULTI owners */
-	bool owner_ex;     /* a single owner */
+	uint_t attach_sh; /* shared attachers */
+	bool attach_ex;   /* an exclusive attacher */
+	uint_t owner_sh;  /* MULTI owners */
+	bool owner_ex;    /* a single owner */
 } pcii_localown_t;
 
 struct pcii_dev {
 	pci_bdf_t bdf;
 	uint64_t uid;
 	uint_t cfg_size;
-	bool gone;                /* no longer reported by the backend */
+	bool gone; /* no longer reported by the backend */
 	/* read-only identity, cached at scan */
 	uint16_t vid, did;
 	pci_ccode_t ccode;
@@ -82,11 +82,11 @@ struct pcii_dev {
 };
 
 struct pcii_hdl {
-	_Atomic uint32_t gen;     /* odd: live */
+	_Atomic uint32_t gen; /* odd: live */
 	pcii_dev_t *dev;
 	pci_attachFlags_t flags;
 	bool owner;
-	int lock_fd;              /* cross-process lock file, -1 for process-local scope */
+	int lock_fd; /* cross-process lock file, -1 for process-local scope */
 };
 
 /* ---- core.c / device.c ---- */

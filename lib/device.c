@@ -43,10 +43,10 @@ void pcii_isr_quiesce(void)
 
 /* Handle values encode a tag, a generation and a slot index, so that a
  * forged or stale value is recognised without dereferencing it. */
-#define HDL_TAG 0x5c1cULL
+#define HDL_TAG      0x5c1cULL
 #define HDL_IDX_BITS 20
-#define HDL_CHUNK 1024u
-#define HDL_NCHUNKS ((1u << HDL_IDX_BITS) / HDL_CHUNK)
+#define HDL_CHUNK    1024u
+#define HDL_NCHUNKS  ((1u << HDL_IDX_BITS) / HDL_CHUNK)
 
 static pcii_hdl_t *_Atomic hdl_chunks[HDL_NCHUNKS];
 static uint32_t hdl_free_hint;
@@ -59,7 +59,8 @@ static pci_devhdl_t hdl_encode(uint32_t idx, uint32_t gen)
 
 static pcii_hdl_t *hdl_slot(uint32_t idx)
 {
-	pcii_hdl_t *chunk = atomic_load_explicit(&hdl_chunks[idx / HDL_CHUNK], memory_order_acquire);
+	pcii_hdl_t *chunk =
+	    atomic_load_explicit(&hdl_chunks[idx / HDL_CHUNK], memory_order_acquire);
 	return chunk ? &chunk[idx % HDL_CHUNK] : NULL;
 }
 
@@ -100,7 +101,8 @@ static pcii_hdl_t *hdl_alloc(uint32_t *idx_out)
 				return NULL;
 			for (uint32_t i = 0; i < HDL_CHUNK; i++)
 				chunk[i].lock_fd = -1;
-			atomic_store_explicit(&hdl_chunks[idx / HDL_CHUNK], chunk, memory_order_release);
+			atomic_store_explicit(&hdl_chunks[idx / HDL_CHUNK], chunk,
+					      memory_order_release);
 			s = &chunk[idx % HDL_CHUNK];
 		}
 		if (!(atomic_load(&s->gen) & 1)) {
@@ -190,7 +192,8 @@ static int cmp_bdf(pci_bdf_t a, pci_bdf_t b)
 
 static int cmp_bedev(const void *a, const void *b)
 {
-	return cmp_bdf(((const pcicap_backend_dev_t *)a)->bdf, ((const pcicap_backend_dev_t *)b)->bdf);
+	return cmp_bdf(((const pcicap_backend_dev_t *)a)->bdf,
+		       ((const pcicap_backend_dev_t *)b)->bdf);
 }
 
 static void dev_free(pcii_dev_t *d)
@@ -298,7 +301,8 @@ static pci_err_t rescan(void)
 		}
 		d->bdf = bd[i].bdf;
 		d->uid = bd[i].uid;
-		d->cfg_size = bd[i].cfg_size == PCII_CFG_SIZE_EXT ? PCII_CFG_SIZE_EXT : PCII_CFG_SIZE;
+		d->cfg_size =
+		    bd[i].cfg_size == PCII_CFG_SIZE_EXT ? PCII_CFG_SIZE_EXT : PCII_CFG_SIZE;
 		dev_identify(d);
 		nd[n++] = d;
 	}
@@ -428,15 +432,16 @@ out:
 	return res;
 }
 
-#define ATTACH_FLAGS_KNOWN                                                                  \
-	(pci_attachFlags_e_EXCLUSIVE | pci_attachFlags_e_OWNER | pci_attachFlags_e_MULTI | \
+#define ATTACH_FLAGS_KNOWN                                                                         \
+	(pci_attachFlags_e_EXCLUSIVE | pci_attachFlags_e_OWNER | pci_attachFlags_e_MULTI |         \
 	 pci_attachFlags_e_DETACH_DISCONNECT | pci_attachFlags_e_FULL_CONFIG_ACCESS)
 
 /* DETACH_DISCONNECT bookkeeping: the process's first attach decides. */
 static uint_t proc_handles;
 static bool proc_detach_disconnect;
 
-PCICAP_EXPORT pci_devhdl_t pci_device_attach(pci_bdf_t bdf, pci_attachFlags_t flags, pci_err_t *errp)
+PCICAP_EXPORT pci_devhdl_t pci_device_attach(pci_bdf_t bdf, pci_attachFlags_t flags,
+					     pci_err_t *errp)
 {
 	pci_err_t err;
 	pci_devhdl_t result = NULL;
@@ -449,8 +454,9 @@ PCICAP_EXPORT pci_devhdl_t pci_device_attach(pci_bdf_t bdf, pci_attachFlags_t fl
 	}
 	bool dd = flags & pci_attachFlags_e_DETACH_DISCONNECT;
 	if (proc_handles > 0 && dd && !proc_detach_disconnect) {
-		err = pcii_bug(PCI_ERR_EINVAL,
-			       "pci_device_attach: DETACH_DISCONNECT needs to be set on the first attach");
+		err = pcii_bug(
+		    PCI_ERR_EINVAL,
+		    "pci_device_attach: DETACH_DISCONNECT needs to be set on the first attach");
 		goto out;
 	}
 	if (flags & pci_attachFlags_e_EXCLUSIVE)

@@ -17,15 +17,15 @@
 #include <pcicap/cap_module.h>
 #include <pcicap/pcicap.h>
 
-#define PCICAP_EXPORT __attribute__((visibility("default")))
+#define PCICAP_EXPORT      __attribute__((visibility("default")))
 #define PCII_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define PCII_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define PCII_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define PCII_MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define PCII_MAX(a, b)     ((a) > (b) ? (a) : (b))
 
 /* ---- logging (log.c) ---- */
 void pcii_log(pcicap_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pcii_vlog(pcicap_log_level_t level, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* Caller misuse: logs at ERROR level (when enabled) and evaluates to err. */
 #define pcii_bug(err, ...) (pcii_log(PCICAP_LOG_ERROR, __VA_ARGS__), (err))
 
@@ -33,7 +33,10 @@ void pcii_vlog(pcicap_log_level_t level, const char *fmt, va_list ap)
 typedef struct {
 	atomic_flag f;
 } pcii_spin_t;
-#define PCII_SPIN_INIT {ATOMIC_FLAG_INIT}
+#define PCII_SPIN_INIT                                                                             \
+	{                                                                                          \
+		ATOMIC_FLAG_INIT                                                                   \
+	}
 static inline void pcii_spin_lock(pcii_spin_t *s)
 {
 	while (atomic_flag_test_and_set_explicit(&s->f, memory_order_acquire)) {
@@ -62,40 +65,40 @@ static inline void pcii_le_put(uint8_t *p, unsigned len, uint64_t v)
 }
 
 /* ---- config-space register offsets used by more than one file ---- */
-#define PCII_CFG_VID 0x00
-#define PCII_CFG_DID 0x02
-#define PCII_CFG_CMD 0x04
-#define PCII_CFG_STATUS 0x06
-#define PCII_CFG_REVID 0x08
-#define PCII_CFG_CLSIZE 0x0C
-#define PCII_CFG_LATENCY 0x0D
-#define PCII_CFG_HDRTYPE 0x0E
-#define PCII_CFG_BAR0 0x10
-#define PCII_CFG_SSVID 0x2C
-#define PCII_CFG_SSID 0x2E
-#define PCII_CFG_ROM0 0x30
-#define PCII_CFG_CAPPTR 0x34
-#define PCII_CFG_ROM1 0x38 /* type 1 */
-#define PCII_CFG_INTLINE 0x3C
-#define PCII_CFG_DEVSPEC 0x40
-#define PCII_CMD_IO 0x0001
-#define PCII_CMD_MEM 0x0002
-#define PCII_CMD_MASTER 0x0004
+#define PCII_CFG_VID          0x00
+#define PCII_CFG_DID          0x02
+#define PCII_CFG_CMD          0x04
+#define PCII_CFG_STATUS       0x06
+#define PCII_CFG_REVID        0x08
+#define PCII_CFG_CLSIZE       0x0C
+#define PCII_CFG_LATENCY      0x0D
+#define PCII_CFG_HDRTYPE      0x0E
+#define PCII_CFG_BAR0         0x10
+#define PCII_CFG_SSVID        0x2C
+#define PCII_CFG_SSID         0x2E
+#define PCII_CFG_ROM0         0x30
+#define PCII_CFG_CAPPTR       0x34
+#define PCII_CFG_ROM1         0x38 /* type 1 */
+#define PCII_CFG_INTLINE      0x3C
+#define PCII_CFG_DEVSPEC      0x40
+#define PCII_CMD_IO           0x0001
+#define PCII_CMD_MEM          0x0002
+#define PCII_CMD_MASTER       0x0004
 #define PCII_CMD_INTX_DISABLE 0x0400
-#define PCII_STATUS_CAPLIST 0x0010
-#define PCII_CAPID_PM 0x01
-#define PCII_CAPID_MSI 0x05
-#define PCII_CAPID_PCIE 0x10
-#define PCII_CAPID_MSIX 0x11
-#define PCII_CAPID_AF 0x13
-#define PCII_CFG_SIZE 256u
-#define PCII_CFG_SIZE_EXT 4096u
+#define PCII_STATUS_CAPLIST   0x0010
+#define PCII_CAPID_PM         0x01
+#define PCII_CAPID_MSI        0x05
+#define PCII_CAPID_PCIE       0x10
+#define PCII_CAPID_MSIX       0x11
+#define PCII_CAPID_AF         0x13
+#define PCII_CFG_SIZE         256u
+#define PCII_CFG_SIZE_EXT     4096u
 
 /* Length in bytes of the MSI capability with Message Control @p ctrl. */
 static inline unsigned pcii_msi_cap_len(uint16_t ctrl)
 {
 	unsigned len = (ctrl & 0x0080) ? 14 : 10; /* 64-bit address adds 4 */
-	if (ctrl & 0x0100)                         /* per-vector masking: mask + pending */
+	if (ctrl & 0x0100)                        /* per-vector masking: mask + pending */
 		len += 10;
 	return len;
 }

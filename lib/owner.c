@@ -70,11 +70,11 @@ static int lock_file_open(const char *scope, pci_bdf_t bdf)
 		return -1;
 	}
 	if (PCI_IS_ARI(bdf))
-		snprintf(path, sizeof(path), "%s/%04x:%02x:ari.%02x.lock", dir, PCICAP_BDF_DOMAIN(bdf),
-			 PCI_BUS(bdf), PCI_FUNC(bdf));
+		snprintf(path, sizeof(path), "%s/%04x:%02x:ari.%02x.lock", dir,
+			 PCICAP_BDF_DOMAIN(bdf), PCI_BUS(bdf), PCI_FUNC(bdf));
 	else
-		snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.%x.lock", dir, PCICAP_BDF_DOMAIN(bdf),
-			 PCI_BUS(bdf), PCI_DEV(bdf), PCI_FUNC(bdf));
+		snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.%x.lock", dir,
+			 PCICAP_BDF_DOMAIN(bdf), PCI_BUS(bdf), PCI_DEV(bdf), PCI_FUNC(bdf));
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		pcii_log(PCICAP_LOG_ERROR, "cannot open lock file %s", path);

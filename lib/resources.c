@@ -119,7 +119,8 @@ static uint_t log2_u64(uint64_t v)
 
 /* Size a BAR through config space: memory/I/O decode off, all ones
  * written, read back, original restored. */
-static pci_err_t size_bar(pcii_dev_t *dev, uint_t reg, uint32_t ones, uint32_t *orig, uint32_t *mask)
+static pci_err_t size_bar(pcii_dev_t *dev, uint_t reg, uint32_t ones, uint32_t *orig,
+			  uint32_t *mask)
 {
 	uint32_t cmd;
 	pci_err_t err = pcii_cfg_read(dev, PCII_CFG_CMD, 2, &cmd);
@@ -128,7 +129,8 @@ static pci_err_t size_bar(pcii_dev_t *dev, uint_t reg, uint32_t ones, uint32_t *
 	if (err != PCI_ERR_OK)
 		return err;
 	if (cmd & (PCII_CMD_IO | PCII_CMD_MEM))
-		err = pcii_cfg_write(dev, PCII_CFG_CMD, 2, cmd & ~(uint32_t)(PCII_CMD_IO | PCII_CMD_MEM));
+		err = pcii_cfg_write(dev, PCII_CFG_CMD, 2,
+				     cmd & ~(uint32_t)(PCII_CMD_IO | PCII_CMD_MEM));
 	if (err != PCI_ERR_OK)
 		return err;
 	pci_err_t e1 = pcii_cfg_write(dev, reg, 4, ones);
@@ -264,7 +266,8 @@ PCICAP_EXPORT pci_err_t pci_device_read_ba(pci_devhdl_t hv, int_t *nba, pci_ba_t
 		for (int_t i = 0; i < *nba; i++) {
 			int bar = ba[i].bar_num;
 			pci_ba_t b;
-			pci_err_t e = (bar >= -1 && bar <= 5) ? pcii_bar_info(dev, bar, &b) : PCI_ERR_ENOENT;
+			pci_err_t e =
+			    (bar >= -1 && bar <= 5) ? pcii_bar_info(dev, bar, &b) : PCI_ERR_ENOENT;
 			if (e != PCI_ERR_OK && e != PCI_ERR_ENOENT) {
 				err = e;
 				goto out;
@@ -364,7 +367,8 @@ static int flr_register(pcii_dev_t *dev, uint32_t *bit)
 {
 	int off = pcii_cap_find(dev, PCII_CAPID_PCIE);
 	uint32_t v;
-	if (off >= 0 && pcii_cfg_read(dev, (uint_t)off + 4, 4, &v) == PCI_ERR_OK && (v & (1u << 28))) {
+	if (off >= 0 && pcii_cfg_read(dev, (uint_t)off + 4, 4, &v) == PCI_ERR_OK &&
+	    (v & (1u << 28))) {
 		*bit = 1u << 15; /* Device Control: Initiate FLR */
 		return off + 8;
 	}
@@ -420,8 +424,9 @@ PCICAP_EXPORT pci_err_t pci_device_reset(pci_devhdl_t hv, pci_resetType_e type)
 		if (err == PCI_ERR_OK) {
 			sleep_ms(100); /* PCIe: 100 ms before the function must answer */
 			uint32_t id = 0xFFFF;
-			for (int i = 0; i < 10 && (pcii_cfg_read(dev, PCII_CFG_VID, 2, &id) != PCI_ERR_OK ||
-						   id == 0xFFFF);
+			for (int i = 0;
+			     i < 10 && (pcii_cfg_read(dev, PCII_CFG_VID, 2, &id) != PCI_ERR_OK ||
+					id == 0xFFFF);
 			     i++)
 				sleep_ms(100);
 			if (id == 0xFFFF)
@@ -440,7 +445,8 @@ out:
 static pci_cs_t dev_cs(pcii_dev_t *dev)
 {
 	pci_cs_t cs = PCI_CS(0, 0);
-	if (pcii_be->chassis_slot && pcii_be->chassis_slot(pcii_be_ctx, dev->bdf, &cs) != PCI_ERR_OK)
+	if (pcii_be->chassis_slot &&
+	    pcii_be->chassis_slot(pcii_be_ctx, dev->bdf, &cs) != PCI_ERR_OK)
 		cs = PCI_CS(0, 0);
 	return cs;
 }
@@ -494,7 +500,8 @@ PCICAP_EXPORT pci_bdf_t pci_chassis_slot_bridge(pci_cs_t cs)
 		pcii_dev_t *b;
 		for (size_t i = 0; res == PCI_BDF_NONE && (b = pcii_dev_at(i)) != NULL; i++) {
 			uint32_t sec;
-			if ((b->hdr & 0x7F) == 1 && PCICAP_BDF_DOMAIN(b->bdf) == PCICAP_BDF_DOMAIN(d->bdf) &&
+			if ((b->hdr & 0x7F) == 1 &&
+			    PCICAP_BDF_DOMAIN(b->bdf) == PCICAP_BDF_DOMAIN(d->bdf) &&
 			    pcii_cfg_read(b, 0x19, 1, &sec) == PCI_ERR_OK && sec == PCI_BUS(d->bdf))
 				res = b->bdf;
 		}
@@ -517,7 +524,8 @@ PCICAP_EXPORT pci_device_type_e pci_device_get_type(pci_bdf_t bdf, uint_t *sub_t
 			sub = (v >> 4) & 0xF;
 		} else if ((dev->hdr & 0x7F) == 1) {
 			t = pci_device_type_e_PCI_BRIDGE;
-		} else if (PCI_CCODE_CLASS(dev->ccode) == 0x06 && PCI_CCODE_SUBCLASS(dev->ccode) == 0x00) {
+		} else if (PCI_CCODE_CLASS(dev->ccode) == 0x06 &&
+			   PCI_CCODE_SUBCLASS(dev->ccode) == 0x00) {
 			t = pci_device_type_e_PCI_HOST_BRIDGE;
 		} else {
 			t = pci_device_type_e_PCI_DEVICE;

@@ -24,14 +24,14 @@ static pci_err_t ext_init(void **ctx)
 {
 	memset(cfg, 0, sizeof(cfg));
 	memset(wmask, 0, sizeof(wmask));
-	put32(&cfg[0x00], 0xABCD1AB5);      /* vendor 0x1ab5, device 0xabcd */
-	put32(&cfg[0x08], 0x02000001);      /* class 0x020000, rev 1 */
-	put32(&cfg[0x10], 0xFE000004);      /* BAR0: 64-bit memory, 16 KiB */
-	put32(&cfg[0x14], 0x00000001);      /* BAR1: upper half */
-	put32(&cfg[0x18], 0x0000E001);      /* BAR2: I/O, 32 bytes */
-	put32(&cfg[0x1C], 0xFD000008);      /* BAR3: 32-bit prefetchable memory, 1 MiB */
-	put32(&cfg[0x30], 0xFC000000);      /* ROM: 64 KiB, disabled */
-	put32(&wmask[0x04], 0x00000407);    /* command: I/O, memory, master, INTx disable */
+	put32(&cfg[0x00], 0xABCD1AB5);   /* vendor 0x1ab5, device 0xabcd */
+	put32(&cfg[0x08], 0x02000001);   /* class 0x020000, rev 1 */
+	put32(&cfg[0x10], 0xFE000004);   /* BAR0: 64-bit memory, 16 KiB */
+	put32(&cfg[0x14], 0x00000001);   /* BAR1: upper half */
+	put32(&cfg[0x18], 0x0000E001);   /* BAR2: I/O, 32 bytes */
+	put32(&cfg[0x1C], 0xFD000008);   /* BAR3: 32-bit prefetchable memory, 1 MiB */
+	put32(&cfg[0x30], 0xFC000000);   /* ROM: 64 KiB, disabled */
+	put32(&wmask[0x04], 0x00000407); /* command: I/O, memory, master, INTx disable */
 	put32(&wmask[0x10], 0xFFFFC000);
 	put32(&wmask[0x14], 0xFFFFFFFF);
 	put32(&wmask[0x18], 0xFFFFFFE0);
@@ -69,7 +69,8 @@ static pci_err_t ext_write(void *ctx, pci_bdf_t bdf, uint_t off, const void *buf
 		return PCI_ERR_ENODEV;
 	const uint8_t *b = buf;
 	for (uint_t i = 0; i < len; i++)
-		cfg[off + i] = (uint8_t)((cfg[off + i] & ~wmask[off + i]) | (b[i] & wmask[off + i]));
+		cfg[off + i] =
+		    (uint8_t)((cfg[off + i] & ~wmask[off + i]) | (b[i] & wmask[off + i]));
 	return PCI_ERR_OK;
 }
 
@@ -86,11 +87,11 @@ static pci_err_t ext_write(void *ctx, pci_bdf_t bdf, uint_t off, const void *buf
 
 __attribute__((visibility("default"))) extern const pcicap_backend_t ENTRY_NAME;
 __attribute__((visibility("default"))) const pcicap_backend_t ENTRY_NAME = {
-	.struct_size = sizeof(pcicap_backend_t),
-	.abi_version = EXT_ABI,
-	.name = "ext-test",
-	.init = ext_init,
-	.scan = ext_scan,
-	.cfg_read = ext_read,
-	.cfg_write = ext_write,
+    .struct_size = sizeof(pcicap_backend_t),
+    .abi_version = EXT_ABI,
+    .name = "ext-test",
+    .init = ext_init,
+    .scan = ext_scan,
+    .cfg_read = ext_read,
+    .cfg_write = ext_write,
 };

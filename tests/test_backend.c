@@ -14,14 +14,13 @@ static const char *ext_path(const char *name)
 	return buf;
 }
 
-#define CHECK(c)                                                                    \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-			return 1;                                                   \
-		}                                                                   \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
-
 
 static int ext_backend(void)
 {
@@ -42,8 +41,9 @@ static int ext_backend(void)
 	int_t n = 8;
 	CHECK(pci_device_read_ba(h, &n, ba, pci_reqType_e_UNSPECIFIED) == PCI_ERR_OK);
 	CHECK(n == 4);
-	CHECK(ba[0].bar_num == 0 && ba[0].type == pci_asType_e_MEM && ba[0].addr == 0x1fe000000ULL &&
-	      ba[0].size == 0x4000 && (ba[0].attr & pci_asAttr_e_BIT_MASK) == pci_asAttr_e_64BIT);
+	CHECK(ba[0].bar_num == 0 && ba[0].type == pci_asType_e_MEM &&
+	      ba[0].addr == 0x1fe000000ULL && ba[0].size == 0x4000 &&
+	      (ba[0].attr & pci_asAttr_e_BIT_MASK) == pci_asAttr_e_64BIT);
 	CHECK(ba[1].bar_num == 2 && ba[1].type == pci_asType_e_IO && ba[1].addr == 0xe000 &&
 	      ba[1].size == 0x20);
 	CHECK(ba[2].bar_num == 3 && ba[2].addr == 0xfd000000 && ba[2].size == 0x100000 &&
@@ -154,9 +154,9 @@ static void test_default(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_external_backend),
-		cmocka_unit_test(test_sim_config),
-		cmocka_unit_test(test_default),
+	    cmocka_unit_test(test_external_backend),
+	    cmocka_unit_test(test_sim_config),
+	    cmocka_unit_test(test_default),
 	};
 	/* no backend selected in this process: each child picks its own */
 	return cmocka_run_group_tests(tests, NULL, NULL);

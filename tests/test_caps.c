@@ -50,7 +50,8 @@ static void test_dumps_match_lspci(void **state)
 			uint16_t xid;
 			uint8_t ver;
 			uint_t off;
-			assert_int_equal(pcicap_device_read_xcap(bdf, k, &xid, &ver, &off), PCI_ERR_OK);
+			assert_int_equal(pcicap_device_read_xcap(bdf, k, &xid, &ver, &off),
+					 PCI_ERR_OK);
 			assert_int_equal(xid, e->xcaps[k].id);
 			assert_int_equal(ver, e->xcaps[k].ver);
 			assert_int_equal(off, e->xcaps[k].off);
@@ -256,7 +257,8 @@ static void test_errors(void **state)
 	assert_int_equal(pci_device_read_capid(PCI_BDF(2, 0, 0), &id, 0), PCI_ERR_ENODEV);
 	assert_int_equal(pcicap_device_cap_offset(PCI_BDF(1, 0, 0), 0, NULL), PCI_ERR_EINVAL);
 	assert_int_equal(pcicap_device_cap_offset(PCI_BDF(2, 0, 0), 0, &off), PCI_ERR_ENODEV);
-	assert_int_equal(pcicap_device_read_xcap(PCI_BDF(2, 0, 0), 0, NULL, NULL, NULL), PCI_ERR_ENODEV);
+	assert_int_equal(pcicap_device_read_xcap(PCI_BDF(2, 0, 0), 0, NULL, NULL, NULL),
+			 PCI_ERR_ENODEV);
 	assert_int_equal(pcicap_sim_set_removed(PCI_BDF(1, 0, 0), true), PCI_ERR_OK);
 	assert_int_equal(pci_device_read_capid(PCI_BDF(1, 0, 0), &id, 0), PCI_ERR_ENODEV);
 	assert_int_equal(pci_device_find_capid(PCI_BDF(1, 0, 0), 0x01), -1);
@@ -265,12 +267,9 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TU_TEST(test_dumps_match_lspci),
-		TU_TEST(test_find_capid_next),
-		TU_TEST(test_broken_lists),
-		TU_TEST(test_broken_extended_lists),
-		TU_TEST(test_walk_is_cached),
-		TU_TEST(test_errors),
+	    TU_TEST(test_dumps_match_lspci), TU_TEST(test_find_capid_next),
+	    TU_TEST(test_broken_lists),      TU_TEST(test_broken_extended_lists),
+	    TU_TEST(test_walk_is_cached),    TU_TEST(test_errors),
 	};
 	return TU_RUN(tests);
 }

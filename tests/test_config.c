@@ -189,7 +189,8 @@ static void test_msi_msix_protected(void **state)
 	for (uint_t i = 0; i < 12; i++)
 		assert_int_equal(pci_device_cfg_wr8(h, msix_off + i, 0, NULL), PCI_ERR_CFG_ACCESS);
 	/* a wider write that only overlaps */
-	assert_int_equal(pci_device_cfg_wr64(h, (msi_off + 24 - 4) & ~7u, 0, NULL), PCI_ERR_CFG_ACCESS);
+	assert_int_equal(pci_device_cfg_wr64(h, (msi_off + 24 - 4) & ~7u, 0, NULL),
+			 PCI_ERR_CFG_ACCESS);
 	assert_int_equal(tu_counters(bdf).cfg_writes, 0);
 	/* right after the structure is fine */
 	assert_int_equal(pci_device_cfg_wr8(h, msi_off + 24, 0, NULL),
@@ -224,13 +225,10 @@ static void test_failed_access_reported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TU_TEST(test_reads_widths_and_bounds),
-		TU_TEST(test_extended_space),
-		TU_TEST(test_write_needs_owner),
-		TU_TEST(test_write_readback_and_counts),
-		TU_TEST(test_cmd_and_status),
-		TU_TEST(test_msi_msix_protected),
-		TU_TEST(test_failed_access_reported),
+	    TU_TEST(test_reads_widths_and_bounds), TU_TEST(test_extended_space),
+	    TU_TEST(test_write_needs_owner),       TU_TEST(test_write_readback_and_counts),
+	    TU_TEST(test_cmd_and_status),          TU_TEST(test_msi_msix_protected),
+	    TU_TEST(test_failed_access_reported),
 	};
 	return TU_RUN(tests);
 }

@@ -30,30 +30,37 @@ static void test_find_order_and_wildcards(void **state)
 {
 	(void)state;
 	add_four();
-	pci_bdf_t exp[] = {PCI_BDF(0, 1, 0), PCI_BDF(0, 2, 0), PCI_BDF(3, 0, 0), PCICAP_BDF(1, 0, 0, 0)};
+	pci_bdf_t exp[] = {PCI_BDF(0, 1, 0), PCI_BDF(0, 2, 0), PCI_BDF(3, 0, 0),
+			   PCICAP_BDF(1, 0, 0, 0)};
 	for (uint_t i = 0; i < 4; i++)
-		assert_int_equal(pci_device_find(i, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY), exp[i]);
+		assert_int_equal(pci_device_find(i, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY),
+				 exp[i]);
 	assert_int_equal(pci_device_find(4, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF_NONE);
 	assert_int_equal(pci_device_find(0xffffffffu, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY),
 			 PCI_BDF_NONE);
 	/* by vendor */
 	assert_int_equal(pci_device_find(0, 0x8086, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF(0, 1, 0));
 	assert_int_equal(pci_device_find(1, 0x8086, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF(0, 2, 0));
-	assert_int_equal(pci_device_find(2, 0x8086, PCI_DID_ANY, PCI_CCODE_ANY), PCICAP_BDF(1, 0, 0, 0));
+	assert_int_equal(pci_device_find(2, 0x8086, PCI_DID_ANY, PCI_CCODE_ANY),
+			 PCICAP_BDF(1, 0, 0, 0));
 	assert_int_equal(pci_device_find(3, 0x8086, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF_NONE);
 	/* by vendor and device */
 	assert_int_equal(pci_device_find(0, 0x8086, 0x10d3, PCI_CCODE_ANY), PCI_BDF(0, 2, 0));
 	assert_int_equal(pci_device_find(1, 0x8086, 0x10d3, PCI_CCODE_ANY), PCICAP_BDF(1, 0, 0, 0));
 	assert_int_equal(pci_device_find(0, 0x1234, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF_NONE);
 	/* by class, with subclass and interface wildcards */
-	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(2, 0, 0)), PCI_BDF(0, 2, 0));
+	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(2, 0, 0)),
+			 PCI_BDF(0, 2, 0));
 	assert_int_equal(pci_device_find(2, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(2, 0, 0)),
 			 PCICAP_BDF(1, 0, 0, 0));
 	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(1, 0xff, 0xff)),
 			 PCI_BDF(0, 1, 0));
-	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(1, 8, 0xff)), PCI_BDF(0, 1, 0));
-	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(1, 8, 1)), PCI_BDF_NONE);
-	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(0xff, 0xff, 2)), PCI_BDF(0, 1, 0));
+	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(1, 8, 0xff)),
+			 PCI_BDF(0, 1, 0));
+	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(1, 8, 1)),
+			 PCI_BDF_NONE);
+	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE(0xff, 0xff, 2)),
+			 PCI_BDF(0, 1, 0));
 	/* going backwards after a sequential scan still answers right */
 	assert_int_equal(pci_device_find(0, 0x8086, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF(0, 1, 0));
 }
@@ -64,7 +71,8 @@ static void test_find_sees_added_and_removed(void **state)
 	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF_NONE);
 	pcicap_sim_device_t d = dev_desc(0x1111, 0x2222, 0xff0000);
 	tu_add(PCI_BDF(5, 0, 0), &d);
-	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF(5, 0, 0));
+	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY),
+			 PCI_BDF(5, 0, 0));
 	pcicap_sim_clear();
 	assert_int_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY), PCI_BDF_NONE);
 }
@@ -219,7 +227,8 @@ static void test_attach_rules(void **state)
 	assert_int_equal(err, PCI_ERR_EINVAL);
 	assert_null(pci_device_attach(bdf, pci_attachFlags_e_MULTI, &err));
 	assert_int_equal(err, PCI_ERR_EINVAL);
-	assert_null(pci_device_attach(bdf, pci_attachFlags_EXCLUSIVE_OWNER | pci_attachFlags_e_MULTI, &err));
+	assert_null(pci_device_attach(
+	    bdf, pci_attachFlags_EXCLUSIVE_OWNER | pci_attachFlags_e_MULTI, &err));
 	assert_int_equal(err, PCI_ERR_EINVAL);
 	assert_null(pci_device_attach(PCI_BDF(7, 7, 7), pci_attachFlags_OWNER, &err));
 	assert_int_equal(err, PCI_ERR_ENODEV);
@@ -302,8 +311,13 @@ static void test_handles_validated(void **state)
 	pci_bdf_t bdf = tu_add(PCI_BDF(1, 0, 0), &d);
 	pci_err_t err;
 	int on_stack;
-	void *forged[] = {NULL, (void *)1, (void *)(uintptr_t)0xdeadbeef, &on_stack, (void *)&d,
-			  (void *)(uintptr_t)0x5c1c000000000001ULL, (void *)(uintptr_t)-1};
+	void *forged[] = {NULL,
+			  (void *)1,
+			  (void *)(uintptr_t)0xdeadbeef,
+			  &on_stack,
+			  (void *)&d,
+			  (void *)(uintptr_t)0x5c1c000000000001ULL,
+			  (void *)(uintptr_t)-1};
 	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
 		assert_int_equal(pci_device_detach(forged[i]), PCI_ERR_EINVAL);
 		assert_int_equal(pci_bdf(forged[i]), PCI_BDF_NONE);
@@ -372,7 +386,7 @@ static void test_detach_disconnect(void **state)
 	pci_devhdl_t b = pci_device_attach(bdf, pci_attachFlags_e_DETACH_DISCONNECT, &err);
 	assert_non_null(b);
 	assert_int_equal(pci_device_detach(a), PCI_ERR_EAGAIN); /* more outstanding */
-	assert_int_equal(pci_device_detach(b), PCI_ERR_OK);      /* the last one */
+	assert_int_equal(pci_device_detach(b), PCI_ERR_OK);     /* the last one */
 	/* DETACH_DISCONNECT on a later attach when the first lacked it */
 	a = pci_device_attach(bdf, pci_attachFlags_e_SHARED, &err);
 	assert_non_null(a);
@@ -384,16 +398,16 @@ static void test_detach_disconnect(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TU_TEST(test_find_order_and_wildcards),
-		TU_TEST(test_find_sees_added_and_removed),
-		TU_TEST(test_ari_encoding),
-		TU_TEST(test_header_reads),
-		TU_TEST(test_bridge_reads),
-		TU_TEST(test_attach_rules),
-		TU_TEST(test_attach_limit),
-		TU_TEST(test_handles_validated),
-		TU_TEST(test_removed_device),
-		TU_TEST(test_detach_disconnect),
+	    TU_TEST(test_find_order_and_wildcards),
+	    TU_TEST(test_find_sees_added_and_removed),
+	    TU_TEST(test_ari_encoding),
+	    TU_TEST(test_header_reads),
+	    TU_TEST(test_bridge_reads),
+	    TU_TEST(test_attach_rules),
+	    TU_TEST(test_attach_limit),
+	    TU_TEST(test_handles_validated),
+	    TU_TEST(test_removed_device),
+	    TU_TEST(test_detach_disconnect),
 	};
 	return TU_RUN(tests);
 }

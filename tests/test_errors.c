@@ -69,8 +69,8 @@ static void test_values(void **state)
 static void test_strerror_every_code(void **state)
 {
 	(void)state;
-	const int errno_codes[] = {0, EINVAL, EALREADY, ENODEV, ENOENT, EIO, ENOTSUP, ENOMEM, EEXIST,
-				   EAGAIN, ENOSPC};
+	const int errno_codes[] = {0,       EINVAL, EALREADY, ENODEV, ENOENT, EIO,
+				   ENOTSUP, ENOMEM, EEXIST,   EAGAIN, ENOSPC};
 	const char *unknown = pci_strerror((pci_err_t)-12345);
 	assert_non_null(unknown);
 	assert_true(strlen(unknown) > 0);
@@ -192,12 +192,12 @@ static void test_logging(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_strerror_every_code),
-		cmocka_unit_test(test_strerror_out_of_range),
-		cmocka_unit_test(test_layouts),
-		cmocka_unit_test(test_macros),
-		cmocka_unit_test(test_logging),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_strerror_every_code),
+	    cmocka_unit_test(test_strerror_out_of_range),
+	    cmocka_unit_test(test_layouts),
+	    cmocka_unit_test(test_macros),
+	    cmocka_unit_test(test_logging),
 	};
 	return TU_RUN(tests);
 }

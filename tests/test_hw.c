@@ -43,14 +43,14 @@
 #include "internal.h"
 
 #define SYS_DEVICES "/sys/bus/pci/devices"
-#define SYS_SLOTS "/sys/bus/pci/slots"
-#define SKIP_EXIT 77
+#define SYS_SLOTS   "/sys/bus/pci/slots"
+#define SKIP_EXIT   77
 
 /* Kernel resource flags in the sysfs "resource" file. */
-#define IORES_IO 0x00000100ull
-#define IORES_MEM 0x00000200ull
+#define IORES_IO       0x00000100ull
+#define IORES_MEM      0x00000200ull
 #define IORES_PREFETCH 0x00002000ull
-#define IORES_MEM_64 0x00100000ull
+#define IORES_MEM_64   0x00100000ull
 
 struct sysdev {
 	char name[32]; /* dddd:bb:dd.f */
@@ -335,7 +335,8 @@ static void test_ids_match_sysfs(void **state)
 		assert_int_equal(pcii_le_get(b, 4),
 				 read_hex_file(s, "vendor") | read_hex_file(s, "device") << 16);
 		/* The ARI encoding of the same function reaches the same device. */
-		pci_bdf_t ari = PCICAP_BDF_DOMAIN(s->bdf) << 17 | PCI_BDF_ARI(s->bus, s->dev << 3 | s->fn);
+		pci_bdf_t ari =
+		    PCICAP_BDF_DOMAIN(s->bdf) << 17 | PCI_BDF_ARI(s->bus, s->dev << 3 | s->fn);
 		assert_int_equal(B->cfg_read(g_ctx, ari, PCII_CFG_VID, b, 2), PCI_ERR_OK);
 		assert_int_equal(pcii_le_get(b, 2), read_hex_file(s, "vendor"));
 	}
@@ -375,20 +376,22 @@ static void test_config_matches_sysfs(void **state)
 		if (have_cap_sys_admin())
 			assert_int_equal(n, (size_t)config_file_size(s));
 		for (uint_t off = 0; off + 4 <= n; off += 4)
-			assert_int_equal(B->cfg_read(g_ctx, s->bdf, off, mine + off, 4), PCI_ERR_OK);
+			assert_int_equal(B->cfg_read(g_ctx, s->bdf, off, mine + off, 4),
+					 PCI_ERR_OK);
 		size_t n2 = read_config_file(s, after, sizeof(after));
 		assert_int_equal(n2, n);
 		for (size_t k = 0; k < n; k++) {
 			if (mine[k] != before[k] && mine[k] != after[k])
-				fail_msg("%s: config byte 0x%zx: backend 0x%02x, sysfs 0x%02x/0x%02x",
-					 s->name, k, mine[k], before[k], after[k]);
+				fail_msg(
+				    "%s: config byte 0x%zx: backend 0x%02x, sysfs 0x%02x/0x%02x",
+				    s->name, k, mine[k], before[k], after[k]);
 		}
 		/* 1- and 2-byte reads of the header agree with the 4-byte ones
 		 * (vendor/device/class/header/BARs do not change by themselves). */
 		for (uint_t off = 0; off < 64; off++) {
 			uint8_t b;
-			if (off == PCII_CFG_STATUS || off == PCII_CFG_STATUS + 1 || off == PCII_CFG_CMD ||
-			    off == PCII_CFG_CMD + 1)
+			if (off == PCII_CFG_STATUS || off == PCII_CFG_STATUS + 1 ||
+			    off == PCII_CFG_CMD || off == PCII_CFG_CMD + 1)
 				continue;
 			assert_int_equal(B->cfg_read(g_ctx, s->bdf, off, &b, 1), PCI_ERR_OK);
 			assert_int_equal(b, before[off]);
@@ -472,8 +475,9 @@ static void test_bar_info_matches_resource(void **state)
 			else
 				assert_int_equal(ba.type, pci_asType_e_MEM);
 			assert_true((r[2] & (IORES_IO | IORES_MEM)) != 0);
-			assert_int_equal(ba.attr & pci_asAttr_e_BIT_MASK,
-					 (r[2] & IORES_MEM_64) ? pci_asAttr_e_64BIT : pci_asAttr_e_32BIT);
+			assert_int_equal(ba.attr & pci_asAttr_e_BIT_MASK, (r[2] & IORES_MEM_64)
+									      ? pci_asAttr_e_64BIT
+									      : pci_asAttr_e_32BIT);
 			assert_int_equal(!!(ba.attr & pci_asAttr_e_PREFETCH),
 					 !!(r[2] & IORES_PREFETCH));
 			assert_int_equal(!!(ba.attr & pci_asAttr_e_EXPANSION_ROM), bar < 0);
@@ -727,22 +731,22 @@ int main(void)
 	}
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_scan_matches_sysfs),
-		cmocka_unit_test(test_init_refcount),
-		cmocka_unit_test(test_present),
-		cmocka_unit_test(test_unknown_device),
-		cmocka_unit_test(test_ids_match_sysfs),
-		cmocka_unit_test(test_config_matches_sysfs),
-		cmocka_unit_test(test_cfg_size),
-		cmocka_unit_test(test_unprivileged_short_read),
-		cmocka_unit_test(test_bar_info_matches_resource),
-		cmocka_unit_test(test_bar_read_rejects),
-		cmocka_unit_test(test_bar_map),
-		cmocka_unit_test(test_write_refused_when_driver_bound),
-		cmocka_unit_test(test_chassis_slot),
-		cmocka_unit_test(test_scope_host),
-		cmocka_unit_test(test_concurrent_reads),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_scan_matches_sysfs),
+	    cmocka_unit_test(test_init_refcount),
+	    cmocka_unit_test(test_present),
+	    cmocka_unit_test(test_unknown_device),
+	    cmocka_unit_test(test_ids_match_sysfs),
+	    cmocka_unit_test(test_config_matches_sysfs),
+	    cmocka_unit_test(test_cfg_size),
+	    cmocka_unit_test(test_unprivileged_short_read),
+	    cmocka_unit_test(test_bar_info_matches_resource),
+	    cmocka_unit_test(test_bar_read_rejects),
+	    cmocka_unit_test(test_bar_map),
+	    cmocka_unit_test(test_write_refused_when_driver_bound),
+	    cmocka_unit_test(test_chassis_slot),
+	    cmocka_unit_test(test_scope_host),
+	    cmocka_unit_test(test_concurrent_reads),
 	};
 	int rc = cmocka_run_group_tests_name("hw", tests, NULL, NULL);
 	B->fini(g_ctx);

@@ -11,14 +11,15 @@
 #include "modules/test_module.h"
 #include "testutil.h"
 
-#define VIRTIO_SPECIFIC PCI_BDF(0, 1, 0) /* 1af4:1045: pci_cap-0x09-1af41045.so */
-#define VIRTIO_GENERIC PCI_BDF(0, 2, 0)  /* 1af4:1042: pci_cap-0x09.so */
-#define ICH10 PCI_BDF(0, 0x1f, 2)        /* MSI (enabled), PM, SATA, AF */
-#define I82576 PCI_BDF(1, 0, 0)          /* PM, MSI, MSI-X, PCIe */
+#define VIRTIO_SPECIFIC PCI_BDF(0, 1, 0)    /* 1af4:1045: pci_cap-0x09-1af41045.so */
+#define VIRTIO_GENERIC  PCI_BDF(0, 2, 0)    /* 1af4:1042: pci_cap-0x09.so */
+#define ICH10           PCI_BDF(0, 0x1f, 2) /* MSI (enabled), PM, SATA, AF */
+#define I82576          PCI_BDF(1, 0, 0)    /* PM, MSI, MSI-X, PCIe */
 
 static void load_all(void)
 {
-	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/local-firecracker-virtio-vm.txt")), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/local-firecracker-virtio-vm.txt")),
+			 PCI_ERR_OK);
 	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/intel-ich10-ahci.txt")), PCI_ERR_OK);
 	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/intel-82576-nic.txt")), PCI_ERR_OK);
 }
@@ -70,9 +71,11 @@ static void test_module_errors(void **state)
 	assert_null(cap);
 	assert_int_equal(pci_device_read_cap(ICH10, &cap, 1), PCI_ERR_MOD_COMPAT); /* PM: bad ABI */
 	assert_null(cap);
-	assert_int_equal(pci_device_read_cap(I82576, &cap, 3), PCI_ERR_MODULE_SYM); /* PCIe: no entry */
+	assert_int_equal(pci_device_read_cap(I82576, &cap, 3),
+			 PCI_ERR_MODULE_SYM); /* PCIe: no entry */
 	assert_null(cap);
-	assert_int_equal(pci_device_read_cap(I82576, &cap, 2), PCI_ERR_MOD_COMPAT); /* MSI-X: wrong capid */
+	assert_int_equal(pci_device_read_cap(I82576, &cap, 2),
+			 PCI_ERR_MOD_COMPAT); /* MSI-X: wrong capid */
 	assert_null(cap);
 	assert_int_equal(pci_device_read_cap(I82576, &cap, 4), PCI_ERR_ENOENT);
 	assert_int_equal(pci_device_read_cap(PCI_BDF(9, 0, 0), &cap, 0), PCI_ERR_ENODEV);
@@ -83,7 +86,6 @@ static void test_module_errors(void **state)
 	assert_int_equal(pci_device_read_cap(VIRTIO_GENERIC, &fp, 0), PCI_ERR_EINVAL);
 	assert_ptr_equal(fp, &fake);
 }
-
 
 static int which_at(pci_bdf_t bdf, pci_err_t *err)
 {
@@ -106,9 +108,9 @@ static int bl_both(void)
 	pci_err_t err;
 	setenv("PCI_MODULE_BLACKLIST", "pci_cap-0x09-1af41045.so:pci_cap-0x09.so", 1);
 	return which_at(VIRTIO_SPECIFIC, &err) == 0 && err == PCI_ERR_MODULE_BLACKLISTED &&
-			       which_at(VIRTIO_GENERIC, &err) == 0 && err == PCI_ERR_MODULE_BLACKLISTED
-		       ? 0
-		       : 1;
+		       which_at(VIRTIO_GENERIC, &err) == 0 && err == PCI_ERR_MODULE_BLACKLISTED
+		   ? 0
+		   : 1;
 }
 
 static int bl_exact_path(void)
@@ -183,18 +185,23 @@ static void test_enable_disable(void **state)
 	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
 	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
 	/* argument checks come first and change nothing */
-	assert_int_equal(pci_device_cfg_cap_enable(NULL, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_EINVAL);
-	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, NULL), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(NULL, pci_reqType_e_UNSPECIFIED, cap),
+			 PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, NULL),
+			 PCI_ERR_EINVAL);
 	assert_int_equal(pci_device_cfg_cap_enable(h, (pci_reqType_t)7, cap), PCI_ERR_EINVAL);
-	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, other), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, other),
+			 PCI_ERR_EINVAL);
 	struct {
 		struct _pci_cap pub;
 		char tail[64];
 	} forged;
 	memcpy(&forged, cap, sizeof(forged.pub));
 	memset(forged.tail, 0, sizeof(forged.tail));
-	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, &forged.pub), PCI_ERR_EINVAL);
-	assert_int_equal(pci_device_cfg_cap_enable(sh, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_NOT_OWNER);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, &forged.pub),
+			 PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(sh, pci_reqType_e_UNSPECIFIED, cap),
+			 PCI_ERR_NOT_OWNER);
 	assert_int_not_equal(tu_peek8(bdf, 0x43), TESTMOD_ENABLED_MARK);
 	assert_false(pci_device_cfg_cap_isenabled(h, cap));
 
@@ -204,19 +211,24 @@ static void test_enable_disable(void **state)
 	assert_true(pci_device_cfg_cap_isenabled(sh, cap));
 	assert_false(pci_device_cfg_cap_isenabled(h, other));
 	assert_false(pci_device_cfg_cap_isenabled(NULL, cap));
-	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_ADVISORY, cap), PCI_ERR_EALREADY);
-	assert_int_equal(pci_device_cfg_cap_disable(sh, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_NOT_OWNER);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_ADVISORY, cap),
+			 PCI_ERR_EALREADY);
+	assert_int_equal(pci_device_cfg_cap_disable(sh, pci_reqType_e_UNSPECIFIED, cap),
+			 PCI_ERR_NOT_OWNER);
 	/* a new pci_cap_t for the same capability sees the same state */
 	pci_cap_t again = NULL;
 	assert_int_equal(pci_device_read_cap(bdf, &again, 0), PCI_ERR_OK);
 	assert_true(pci_device_cfg_cap_isenabled(h, again));
-	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, again), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, again),
+			 PCI_ERR_OK);
 	assert_int_equal(tu_peek8(bdf, 0x43), 0);
-	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_EALREADY);
+	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, cap),
+			 PCI_ERR_EALREADY);
 	assert_false(pci_device_cfg_cap_isenabled(h, cap));
 	/* a device that went away */
 	assert_int_equal(pcicap_sim_set_removed(bdf, true), PCI_ERR_OK);
-	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_ENODEV);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap),
+			 PCI_ERR_ENODEV);
 	assert_int_equal(pcicap_sim_set_removed(bdf, false), PCI_ERR_OK);
 	/* a failed enable (the device faults) leaves it disabled */
 	assert_int_equal(pcicap_sim_fail_access(bdf, 1, PCI_ERR_EIO), PCI_ERR_OK);
@@ -279,7 +291,8 @@ static void test_irqs(void **state)
 	assert_int_equal(pci_device_read_irq(h, NULL, irqs), PCI_ERR_IRQ_NOT_AVAIL);
 	/* more than the pool has: the enable fails and changes nothing */
 	assert_int_equal(api(cap)->set_nirq(cap, h, 5), PCI_ERR_OK);
-	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_IRQ_NOT_AVAIL);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap),
+			 PCI_ERR_IRQ_NOT_AVAIL);
 	assert_false(pci_device_cfg_cap_isenabled(h, cap));
 	assert_int_not_equal(tu_peek8(bdf, 0x43), TESTMOD_ENABLED_MARK);
 	/* arguments swapped: the handle is not a capability object */
@@ -347,7 +360,8 @@ static void test_irq_delivery(void **state)
 	uint_t off;
 	assert_int_equal(pcicap_device_cap_offset(bdf, (uint_t)idx, &off), PCI_ERR_OK);
 	pci_cap_t cap = NULL;
-	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)idx), PCI_ERR_OK); /* test module 0x05 */
+	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)idx),
+			 PCI_ERR_OK); /* test module 0x05 */
 	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
 	assert_int_equal(api(cap)->set_nirq(cap, h, 1), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_MANDATORY, cap), PCI_ERR_OK);
@@ -365,7 +379,7 @@ static void test_irq_delivery(void **state)
 	assert_int_equal(pci_device_cfg_wr32(h, off + 8, (uint32_t)(addr >> 32), NULL), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_wr16(h, off + 12, (uint16_t)data, NULL), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_wr16(h, off + 2, 0x0081, NULL), PCI_ERR_OK); /* enable */
-	assert_int_equal(pci_device_write_cmd(h, 0x0406, NULL), PCI_ERR_OK);           /* bus master */
+	assert_int_equal(pci_device_write_cmd(h, 0x0406, NULL), PCI_ERR_OK); /* bus master */
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, 0), 0); /* nothing yet */
 	assert_int_equal(pcicap_sim_raise(bdf, 0), PCI_ERR_OK);
@@ -396,7 +410,8 @@ static void test_host_services(void **state)
 	d.msix.pba_off = 0x2000;
 	pci_bdf_t bdf = tu_add(PCI_BDF(2, 0, 0), &d);
 	pci_cap_t cap = NULL;
-	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)pci_device_find_capid(bdf, 0x05)), PCI_ERR_OK);
+	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)pci_device_find_capid(bdf, 0x05)),
+			 PCI_ERR_OK);
 	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
 	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
 	const testmod_api_t *a = api(cap);
@@ -433,8 +448,9 @@ static void test_host_services(void **state)
 	/* probes: the simulator lets modules program messages; nothing else enabled */
 	assert_int_equal(a->probe(cap, h, 0x11), TESTMOD_PROBE_MSG_ENOTSUP | TESTMOD_PROBE_PRESENT);
 	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_OK);
-	assert_int_equal(a->probe(cap, h, 0x05),
-			 TESTMOD_PROBE_OTHER_ENABLED | TESTMOD_PROBE_MSG_ENOTSUP | TESTMOD_PROBE_PRESENT);
+	assert_int_equal(a->probe(cap, h, 0x05), TESTMOD_PROBE_OTHER_ENABLED |
+						     TESTMOD_PROBE_MSG_ENOTSUP |
+						     TESTMOD_PROBE_PRESENT);
 	assert_int_equal(pcicap_sim_set_hold_off(bdf, true), PCI_ERR_OK);
 	assert_int_equal(a->probe(cap, h, 0x11), TESTMOD_PROBE_MSG_ENOTSUP);
 	assert_int_equal(pcicap_sim_set_hold_off(bdf, false), PCI_ERR_OK);
@@ -451,8 +467,10 @@ static void test_always_enabled(void **state)
 	assert_int_equal(pci_device_read_cap(ICH10, &cap, 3), PCI_ERR_OK); /* AF 0x13 */
 	pci_devhdl_t h = attach(ICH10, pci_attachFlags_OWNER);
 	assert_true(pci_device_cfg_cap_isenabled(h, cap));
-	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_MANDATORY, cap), PCI_ERR_EALREADY);
-	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_ENOTSUP);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_MANDATORY, cap),
+			 PCI_ERR_EALREADY);
+	assert_int_equal(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, cap),
+			 PCI_ERR_ENOTSUP);
 	assert_true(pci_device_cfg_cap_isenabled(h, cap));
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
 	free(cap);
@@ -467,7 +485,7 @@ static void test_quiesce_on_first_owner(void **state)
 	pci_devhdl_t sh = attach(ICH10, pci_attachFlags_e_SHARED);
 	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 1); /* a shared attach touches nothing */
 	pci_devhdl_t o1 = attach(ICH10, pci_attachFlags_MULTI_OWNER);
-	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 0); /* the first owner quiesces */
+	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 0);       /* the first owner quiesces */
 	assert_int_equal(tu_peek8(ICH10, 0x82) & 0x8e, 0x08); /* the other bits are kept */
 	pcicap_sim_reset_counters(ICH10);
 	pci_devhdl_t o2 = attach(ICH10, pci_attachFlags_MULTI_OWNER);
@@ -487,7 +505,8 @@ static void test_cap_of_vanished_device(void **state)
 	load_all();
 	/* same address, new device: the old object is not valid for it */
 	pci_devhdl_t h = attach(VIRTIO_GENERIC, pci_attachFlags_OWNER);
-	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap),
+			 PCI_ERR_EINVAL);
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
 	free(cap);
 }
@@ -495,19 +514,19 @@ static void test_cap_of_vanished_device(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		/* first: its children need a process that has loaded no module yet */
-		TU_TEST(test_blacklist_and_search_path),
-		TU_TEST(test_generic_and_specific),
-		TU_TEST(test_module_errors),
-		TU_TEST(test_reread),
-		TU_TEST(test_enable_disable),
-		TU_TEST(test_detach_disables),
-		TU_TEST(test_irqs),
-		TU_TEST(test_irq_delivery),
-		TU_TEST(test_host_services),
-		TU_TEST(test_always_enabled),
-		TU_TEST(test_quiesce_on_first_owner),
-		TU_TEST(test_cap_of_vanished_device),
+	    /* first: its children need a process that has loaded no module yet */
+	    TU_TEST(test_blacklist_and_search_path),
+	    TU_TEST(test_generic_and_specific),
+	    TU_TEST(test_module_errors),
+	    TU_TEST(test_reread),
+	    TU_TEST(test_enable_disable),
+	    TU_TEST(test_detach_disables),
+	    TU_TEST(test_irqs),
+	    TU_TEST(test_irq_delivery),
+	    TU_TEST(test_host_services),
+	    TU_TEST(test_always_enabled),
+	    TU_TEST(test_quiesce_on_first_owner),
+	    TU_TEST(test_cap_of_vanished_device),
 	};
 	return TU_RUN(tests);
 }

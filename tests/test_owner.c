@@ -18,7 +18,8 @@ static int setup(void **state)
 	(void)state;
 	pcicap_sim_clear();
 	char topo[256];
-	snprintf(topo, sizeof(topo), "scope owner-test-%d-%d\ndevice 01:00.0 vendor=0x8086 device=0x10d3\n",
+	snprintf(topo, sizeof(topo),
+		 "scope owner-test-%d-%d\ndevice 01:00.0 vendor=0x8086 device=0x10d3\n",
 		 (int)getpid(), ++scope_seq);
 	assert_int_equal(pcicap_sim_load_string(topo, NULL), PCI_ERR_OK);
 	return 0;
@@ -130,10 +131,10 @@ static void test_join_does_not_quiesce(void **state)
 	assert_int_equal(pcicap_sim_load_string(topo, NULL), PCI_ERR_OK);
 	/* a device whose MSI is enabled, as the other process's driver left it */
 	uint8_t cfg[256] = {0x86, 0x80, 0x34, 0x12};
-	cfg[0x06] = 0x10;                   /* capability list */
+	cfg[0x06] = 0x10; /* capability list */
 	cfg[0x34] = 0x40;
-	cfg[0x40] = 0x05;                   /* MSI, 32-bit, 1 vector */
-	cfg[0x42] = 0x01;                   /* enabled */
+	cfg[0x40] = 0x05; /* MSI, 32-bit, 1 vector */
+	cfg[0x42] = 0x01; /* enabled */
 	assert_int_equal(pcicap_sim_add_config(BDF, cfg, sizeof(cfg)), PCI_ERR_OK);
 	pci_err_t cerr, err;
 	pid_t pid = child_attach(pci_attachFlags_MULTI_OWNER, &cerr);
@@ -155,8 +156,9 @@ static void test_private_scope_by_default(void **state)
 	(void)state;
 	/* without a scope, simulated devices belong to their process */
 	pcicap_sim_clear();
-	assert_int_equal(pcicap_sim_load_string("device 01:00.0 vendor=0x8086 device=0x10d3\n", NULL),
-			 PCI_ERR_OK);
+	assert_int_equal(
+	    pcicap_sim_load_string("device 01:00.0 vendor=0x8086 device=0x10d3\n", NULL),
+	    PCI_ERR_OK);
 	pci_err_t cerr, err;
 	fflush(NULL);
 	pid_t pid = child_attach(pci_attachFlags_EXCLUSIVE_OWNER, &cerr);
@@ -171,8 +173,10 @@ static void test_bad_scope_or_rundir(void **state)
 {
 	(void)state;
 	pcicap_sim_clear();
-	assert_int_equal(pcicap_sim_load_string("scope ../escape\ndevice 01:00.0\n", NULL), PCI_ERR_EIO);
-	assert_int_equal(pcicap_sim_load_string("scope ok-name\ndevice 01:00.0\n", NULL), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_load_string("scope ../escape\ndevice 01:00.0\n", NULL),
+			 PCI_ERR_EIO);
+	assert_int_equal(pcicap_sim_load_string("scope ok-name\ndevice 01:00.0\n", NULL),
+			 PCI_ERR_OK);
 	char saved[256];
 	snprintf(saved, sizeof(saved), "%s", getenv("PCICAP_RUNTIME_DIR"));
 	setenv("PCICAP_RUNTIME_DIR", "/proc/version", 1); /* not a directory */
@@ -192,12 +196,13 @@ int main(void)
 		return 1;
 	setenv("PCICAP_RUNTIME_DIR", rundir, 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_second_process_refused_until_owner_dies, setup, tu_teardown),
-		cmocka_unit_test_setup_teardown(test_exclusive_across_processes, setup, tu_teardown),
-		cmocka_unit_test_setup_teardown(test_multi_owners_across_processes, setup, tu_teardown),
-		cmocka_unit_test_setup_teardown(test_join_does_not_quiesce, setup, tu_teardown),
-		cmocka_unit_test_setup_teardown(test_private_scope_by_default, setup, tu_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_scope_or_rundir, setup, tu_teardown),
+	    cmocka_unit_test_setup_teardown(test_second_process_refused_until_owner_dies, setup,
+					    tu_teardown),
+	    cmocka_unit_test_setup_teardown(test_exclusive_across_processes, setup, tu_teardown),
+	    cmocka_unit_test_setup_teardown(test_multi_owners_across_processes, setup, tu_teardown),
+	    cmocka_unit_test_setup_teardown(test_join_does_not_quiesce, setup, tu_teardown),
+	    cmocka_unit_test_setup_teardown(test_private_scope_by_default, setup, tu_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_scope_or_rundir, setup, tu_teardown),
 	};
 	int rc = TU_RUN(tests);
 	char cmd[300];

@@ -45,8 +45,9 @@ static void check_bar(const pci_ba_t *b, int num, pci_asType_e type, uint64_t ad
 	assert_int_equal(b->type, type);
 	assert_true(b->addr == addr);
 	assert_true(b->size == size);
-	assert_int_equal(b->attr & (pci_asAttr_e_BIT_MASK | pci_asAttr_e_PREFETCH | pci_asAttr_e_EXPANSION_ROM),
-			 attrs);
+	assert_int_equal(
+	    b->attr & (pci_asAttr_e_BIT_MASK | pci_asAttr_e_PREFETCH | pci_asAttr_e_EXPANSION_ROM),
+	    attrs);
 	uint_t log2 = 0;
 	while ((1ULL << log2) < size)
 		log2++;
@@ -67,7 +68,8 @@ static void test_read_ba(void **state)
 	assert_int_equal(n, 3);
 	check_bar(&ba[0], 0, pci_asType_e_MEM, 0x1f0000000ULL, 0x20000, pci_asAttr_e_64BIT);
 	check_bar(&ba[1], 2, pci_asType_e_IO, 0xe000, 0x20, pci_asAttr_e_32BIT);
-	check_bar(&ba[2], 3, pci_asType_e_MEM, 0xfe800000, 0x4000, pci_asAttr_e_32BIT | pci_asAttr_e_PREFETCH);
+	check_bar(&ba[2], 3, pci_asType_e_MEM, 0xfe800000, 0x4000,
+		  pci_asAttr_e_32BIT | pci_asAttr_e_PREFETCH);
 	/* too small an array: filled, and the count of what did not fit, negated */
 	pci_ba_t two[2];
 	n = 2;
@@ -83,19 +85,23 @@ static void test_read_ba(void **state)
 	want[3].bar_num = 9;
 	n = 4;
 	assert_int_equal(pci_device_read_ba(h, &n, want, pci_reqType_e_MANDATORY), PCI_ERR_OK);
-	check_bar(&want[0], 3, pci_asType_e_MEM, 0xfe800000, 0x4000, pci_asAttr_e_32BIT | pci_asAttr_e_PREFETCH);
+	check_bar(&want[0], 3, pci_asType_e_MEM, 0xfe800000, 0x4000,
+		  pci_asAttr_e_32BIT | pci_asAttr_e_PREFETCH);
 	assert_int_equal(want[1].type, pci_asType_e_NONE);
 	assert_int_equal(want[2].bar_num, 3);
 	assert_int_equal(want[3].type, pci_asType_e_NONE);
 	assert_int_equal(want[3].bar_num, 9);
 	/* errors */
-	assert_int_equal(pci_device_read_ba(h, NULL, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_read_ba(h, NULL, ba, pci_reqType_e_UNSPECIFIED),
+			 PCI_ERR_EINVAL);
 	n = 1;
 	assert_int_equal(pci_device_read_ba(h, &n, NULL, pci_reqType_e_MANDATORY), PCI_ERR_EINVAL);
 	assert_int_equal(pci_device_read_ba(h, &n, ba, (pci_reqType_t)3), PCI_ERR_EINVAL);
 	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
-	assert_int_equal(pci_device_read_ba(sh, &n, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_NOT_OWNER);
-	assert_int_equal(pci_device_read_ba(NULL, &n, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_EINVAL);
+	assert_int_equal(pci_device_read_ba(sh, &n, ba, pci_reqType_e_UNSPECIFIED),
+			 PCI_ERR_NOT_OWNER);
+	assert_int_equal(pci_device_read_ba(NULL, &n, ba, pci_reqType_e_UNSPECIFIED),
+			 PCI_ERR_EINVAL);
 	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
 }
@@ -258,11 +264,8 @@ static void test_chassis_slot_and_type(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TU_TEST(test_read_ba),
-		TU_TEST(test_dump_bars_and_rom),
-		TU_TEST(test_map_as),
-		TU_TEST(test_reset),
-		TU_TEST(test_chassis_slot_and_type),
+	    TU_TEST(test_read_ba), TU_TEST(test_dump_bars_and_rom),     TU_TEST(test_map_as),
+	    TU_TEST(test_reset),   TU_TEST(test_chassis_slot_and_type),
 	};
 	return TU_RUN(tests);
 }

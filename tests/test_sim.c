@@ -290,7 +290,8 @@ static void test_dumps_match_expected(void **state)
 		assert_int_equal(pcicap_sim_add_dump(fx(rel)), PCI_ERR_OK);
 		size_t nfn = 0;
 		for (size_t j = i; j < PCII_ARRAY_SIZE(expected) &&
-				   strcmp(expected[j].file, expected[i].file) == 0; j++, nfn++)
+				   strcmp(expected[j].file, expected[i].file) == 0;
+		     j++, nfn++)
 			verify_expected(&expected[j]);
 		assert_int_equal(ndevices(), nfn);
 		assert_int_equal(pcicap_sim_add_dump(fx(rel)), PCI_ERR_EEXIST);
@@ -388,11 +389,13 @@ static void test_dump_bar_synthesis(void **state)
 	assert_int_equal(rd(bdf, 0x1c, 4), 0xFFFFC000u);
 
 	/* mellanox: BIR0, PBA at 0x7d000 + 32 bytes: 512 KiB */
-	assert_int_equal(pcicap_sim_add_dump(fx("dumps/mellanox-connectx3pro-nic.txt")), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_add_dump(fx("dumps/mellanox-connectx3pro-nic.txt")),
+			 PCI_ERR_OK);
 	assert_int_equal(B->bar_info(ctx, PCI_BDF(3, 0, 0), 0, &ba), PCI_ERR_OK);
 	assert_int_equal(ba.size, 512u << 10);
 	/* firecracker virtio: 64-bit BAR0 above 4 GiB, 512 KiB */
-	assert_int_equal(pcicap_sim_add_dump(fx("dumps/local-firecracker-virtio-vm.txt")), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_add_dump(fx("dumps/local-firecracker-virtio-vm.txt")),
+			 PCI_ERR_OK);
 	assert_int_equal(B->bar_info(ctx, PCI_BDF(0, 2, 0), 0, &ba), PCI_ERR_OK);
 	assert_int_equal(ba.size, 512u << 10);
 	assert_int_equal(ba.addr, 0x4000080000ull);
@@ -410,15 +413,15 @@ static void test_dump_malformed(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"00: 86 80 c9 10\n",                                    /* bytes before a header */
-		"01:00.0 Ethernet\n00: 86 8g\n",                        /* bad hex */
-		"01:00.0 Ethernet\n00: 86 80 c9 10 00 00 00 00 00 00 00 00 00 00 00 00 00\n",
-		"01:00.0 Ethernet\nff8: 00 00 00 00 00 00 00 00 00 00\n", /* beyond 4096 */
-		"01:00.0 Ethernet\n00: 86 80\nhello world\n",           /* garbage line */
-		"01:00.0 Ethernet\n02:00.0 Other\n00: 86 80\n",         /* header without bytes */
-		"01:00.0 Ethernet\n00: 8680\n",                         /* not byte tokens */
-		"01:20.0 Ethernet\n00: 86 80\n",                        /* device > 31 */
-		"01:00.0 Ethernet\n00:\n",                              /* offset without bytes */
+	    "00: 86 80 c9 10\n",             /* bytes before a header */
+	    "01:00.0 Ethernet\n00: 86 8g\n", /* bad hex */
+	    "01:00.0 Ethernet\n00: 86 80 c9 10 00 00 00 00 00 00 00 00 00 00 00 00 00\n",
+	    "01:00.0 Ethernet\nff8: 00 00 00 00 00 00 00 00 00 00\n", /* beyond 4096 */
+	    "01:00.0 Ethernet\n00: 86 80\nhello world\n",             /* garbage line */
+	    "01:00.0 Ethernet\n02:00.0 Other\n00: 86 80\n",           /* header without bytes */
+	    "01:00.0 Ethernet\n00: 8680\n",                           /* not byte tokens */
+	    "01:20.0 Ethernet\n00: 86 80\n",                          /* device > 31 */
+	    "01:00.0 Ethernet\n00:\n",                                /* offset without bytes */
 	};
 	for (size_t i = 0; i < PCII_ARRAY_SIZE(bad); i++) {
 		char *p = write_tmp(bad[i]);
@@ -524,10 +527,10 @@ static void check_topology(void)
 	assert_int_equal(ids[1], PCII_CAPID_MSI);
 	assert_int_equal(ids[2], PCII_CAPID_MSIX);
 	uint_t pcie = offs[0], msi = offs[1], msix = offs[2];
-	assert_int_equal(rd(e, pcie + 2, 2) & 0xF, 2);                          /* version 2 */
-	assert_int_equal((rd(e, pcie + 2, 2) >> 4) & 0xF, 0);                   /* endpoint */
-	assert_true(rd(e, pcie + 4, 4) & (1u << 28));                           /* FLR */
-	assert_int_equal(rd(e, msi + 2, 2), 0x0186); /* 8 vectors, 64-bit, maskable */
+	assert_int_equal(rd(e, pcie + 2, 2) & 0xF, 2);        /* version 2 */
+	assert_int_equal((rd(e, pcie + 2, 2) >> 4) & 0xF, 0); /* endpoint */
+	assert_true(rd(e, pcie + 4, 4) & (1u << 28));         /* FLR */
+	assert_int_equal(rd(e, msi + 2, 2), 0x0186);          /* 8 vectors, 64-bit, maskable */
 	assert_int_equal(rd(e, msix + 2, 2), 9);
 	assert_int_equal(rd(e, msix + 4, 4), 0x00000002);
 	assert_int_equal(rd(e, msix + 8, 4), 0x00002002);
@@ -613,13 +616,14 @@ static void test_topology_string_and_sizes(void **state)
 	(void)state;
 	char base[1024];
 	snprintf(base, sizeof(base), "%s/dumps", fixtures());
-	assert_int_equal(pcicap_sim_load_string("dump realtek-rtl8168-nic.txt  # relative\n"
-						"device 1:00.0 vendor=4660 device=0x10 subsys=abcd:ef01\n"
-						"\tbar 0 mem64 size=1M\n"
-						"   bar 2 mem32 size=0x800\n"
-						"device 7fFe:ff:1f.7 rev=255 class=0\n",
-						base),
-			 PCI_ERR_OK);
+	assert_int_equal(
+	    pcicap_sim_load_string("dump realtek-rtl8168-nic.txt  # relative\n"
+				   "device 1:00.0 vendor=4660 device=0x10 subsys=abcd:ef01\n"
+				   "\tbar 0 mem64 size=1M\n"
+				   "   bar 2 mem32 size=0x800\n"
+				   "device 7fFe:ff:1f.7 rev=255 class=0\n",
+				   base),
+	    PCI_ERR_OK);
 	assert_int_equal(ndevices(), 3);
 	assert_int_equal(rd(PCI_BDF(7, 0, 0), 0, 4), 0x816810ec);
 	pci_bdf_t d = PCI_BDF(1, 0, 0);
@@ -649,55 +653,60 @@ static void test_topology_malformed(void **state)
 		unsigned line;
 		pci_err_t err;
 	} bad[] = {
-		{"device 00:01.0\nfrobnicate 1\n", 2, PCI_ERR_EIO},
-		{"bar 0 mem32 size=4k\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\n\nmsi vectors=1\nirqs 4\nmsix entries=1 table=0:0 pba=0:8\n", 5, PCI_ERR_EIO},
-		{"device 00:01\n", 1, PCI_ERR_EIO},
-		{"device 3.0\n", 1, PCI_ERR_EIO},
-		{"device 1:2:3:4.0\n", 1, PCI_ERR_EIO},
-		{"device 100:00.0\n", 1, PCI_ERR_EIO},
-		{"device 00:01.8\n", 1, PCI_ERR_EIO},
-		{"device 8000:00:01.0\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0 vendor=0x10000\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0 vendor=\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0 colour=red\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0 slot=8:1\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0 class=0x1000000\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0 subsys=12345\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 6 mem32 size=4k\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem16 size=4k\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem32\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem32 size=4x\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem32 size=-4\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem32 size=4k\nbar 0 io size=4\n", 3, PCI_ERR_EIO},
-		{"device 00:01.0\nmsi\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nmsi vectors=64\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nmsi vectors=1\nmsi vectors=2\n", 3, PCI_ERR_EIO},
-		{"device 00:01.0\nmsix entries=4 table=0:0\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nmsix entries=2049 table=0:0 pba=0:0x8000\n", 2, PCI_ERR_EIO},
-		{"irqs 0\n", 1, PCI_ERR_EIO},
-		{"irqs 65537\n", 1, PCI_ERR_EIO},
-		{"irqs\n", 1, PCI_ERR_EIO},
-		{"scope a b\n", 1, PCI_ERR_EIO},
-		{"scope bad/name\n", 1, PCI_ERR_EIO},
-		{"dump\n", 1, PCI_ERR_EIO},
-		/* semantic problems are reported at the device line */
-		{"# c\ndevice 00:01.0\nbar 0 mem32 size=3\n", 2, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 io size=4 prefetch\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem32 size=4k addr=0x800\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 5 mem64 size=4k\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem64 size=4k\nbar 1 mem32 size=4k\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nmsi vectors=3\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 io size=256\nmsix entries=1 table=0:0 pba=0:0x80\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem32 size=4k\nmsix entries=8 table=0:0 pba=0:0x40\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem32 size=4k\nmsix entries=8 table=1:0 pba=0:0x800\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0\nbar 0 mem32 size=4k\nmsix entries=8 table=0:0xf88 pba=0:0x800\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0 flr\n", 1, PCI_ERR_EIO},
-		{"device 00:01.0 bridge\nbar 2 mem32 size=4k\n", 1, PCI_ERR_EIO},
-		/* a good device, then a broken one: nothing is added */
-		{"device 00:01.0\ndevice 00:02.0\nbar 0 mem32 size=4k\nbogus\n", 4, PCI_ERR_EIO},
-		{"device 00:01.0\ndevice 00:01.0\n", 0, PCI_ERR_EEXIST},
-		{"dump /nonexistent/file.txt\n", 1, PCI_ERR_ENOENT},
+	    {"device 00:01.0\nfrobnicate 1\n", 2, PCI_ERR_EIO},
+	    {"bar 0 mem32 size=4k\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0\n\nmsi vectors=1\nirqs 4\nmsix entries=1 table=0:0 pba=0:8\n", 5,
+	     PCI_ERR_EIO},
+	    {"device 00:01\n", 1, PCI_ERR_EIO},
+	    {"device 3.0\n", 1, PCI_ERR_EIO},
+	    {"device 1:2:3:4.0\n", 1, PCI_ERR_EIO},
+	    {"device 100:00.0\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.8\n", 1, PCI_ERR_EIO},
+	    {"device 8000:00:01.0\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0 vendor=0x10000\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0 vendor=\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0 colour=red\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0 slot=8:1\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0 class=0x1000000\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0 subsys=12345\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 6 mem32 size=4k\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem16 size=4k\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem32\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem32 size=4x\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem32 size=-4\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem32 size=4k\nbar 0 io size=4\n", 3, PCI_ERR_EIO},
+	    {"device 00:01.0\nmsi\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nmsi vectors=64\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nmsi vectors=1\nmsi vectors=2\n", 3, PCI_ERR_EIO},
+	    {"device 00:01.0\nmsix entries=4 table=0:0\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nmsix entries=2049 table=0:0 pba=0:0x8000\n", 2, PCI_ERR_EIO},
+	    {"irqs 0\n", 1, PCI_ERR_EIO},
+	    {"irqs 65537\n", 1, PCI_ERR_EIO},
+	    {"irqs\n", 1, PCI_ERR_EIO},
+	    {"scope a b\n", 1, PCI_ERR_EIO},
+	    {"scope bad/name\n", 1, PCI_ERR_EIO},
+	    {"dump\n", 1, PCI_ERR_EIO},
+	    /* semantic problems are reported at the device line */
+	    {"# c\ndevice 00:01.0\nbar 0 mem32 size=3\n", 2, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 io size=4 prefetch\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem32 size=4k addr=0x800\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 5 mem64 size=4k\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem64 size=4k\nbar 1 mem32 size=4k\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0\nmsi vectors=3\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 io size=256\nmsix entries=1 table=0:0 pba=0:0x80\n", 1,
+	     PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem32 size=4k\nmsix entries=8 table=0:0 pba=0:0x40\n", 1,
+	     PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem32 size=4k\nmsix entries=8 table=1:0 pba=0:0x800\n", 1,
+	     PCI_ERR_EIO},
+	    {"device 00:01.0\nbar 0 mem32 size=4k\nmsix entries=8 table=0:0xf88 pba=0:0x800\n", 1,
+	     PCI_ERR_EIO},
+	    {"device 00:01.0 flr\n", 1, PCI_ERR_EIO},
+	    {"device 00:01.0 bridge\nbar 2 mem32 size=4k\n", 1, PCI_ERR_EIO},
+	    /* a good device, then a broken one: nothing is added */
+	    {"device 00:01.0\ndevice 00:02.0\nbar 0 mem32 size=4k\nbogus\n", 4, PCI_ERR_EIO},
+	    {"device 00:01.0\ndevice 00:01.0\n", 0, PCI_ERR_EEXIST},
+	    {"dump /nonexistent/file.txt\n", 1, PCI_ERR_ENOENT},
 	};
 	pcicap_irq_msg_t m;
 	for (size_t i = 0; i < PCII_ARRAY_SIZE(bad); i++) {
@@ -752,11 +761,11 @@ static void test_builder_validation(void **state)
 	assert_int_equal(d.ccode, 0xff0000);
 	assert_int_equal(d.bar[0].kind, PCICAP_SIM_BAR_MEM32);
 
-#define BAD(stmt)                                                                 \
-	do {                                                                      \
-		pcicap_sim_device_init(&d);                                      \
-		stmt;                                                             \
-		assert_int_equal(pcicap_sim_add_device(PCI_BDF(1, 0, 0), &d), PCI_ERR_EINVAL); \
+#define BAD(stmt)                                                                                  \
+	do {                                                                                       \
+		pcicap_sim_device_init(&d);                                                        \
+		stmt;                                                                              \
+		assert_int_equal(pcicap_sim_add_device(PCI_BDF(1, 0, 0), &d), PCI_ERR_EINVAL);     \
 	} while (0)
 	BAD(d.bar[0].size = 3000);
 	BAD(d.bar[0].size = 8);
@@ -774,12 +783,12 @@ static void test_builder_validation(void **state)
 	BAD(d.msi.vectors = 3);
 	BAD(d.msi.vectors = 64);
 	BAD(d.msix.entries = 2049);
-	BAD((d.msix.entries = 4, d.msix.table_bir = 1));                 /* no BAR 1 */
+	BAD((d.msix.entries = 4, d.msix.table_bir = 1)); /* no BAR 1 */
 	BAD((d.msix.entries = 4, d.msix.table_bir = 6));
-	BAD((d.msix.entries = 4, d.msix.pba_off = 0x30));                 /* overlaps table */
-	BAD((d.msix.entries = 4, d.msix.pba_off = 0x44));                 /* misaligned */
+	BAD((d.msix.entries = 4, d.msix.pba_off = 0x30)); /* overlaps table */
+	BAD((d.msix.entries = 4, d.msix.pba_off = 0x44)); /* misaligned */
 	BAD((d.msix.entries = 4, d.msix.table_off = 0xFF8, d.msix.pba_off = 0x100));
-	BAD((d.msix.entries = 4, d.msix.pba_off = 0x1000));               /* PBA outside */
+	BAD((d.msix.entries = 4, d.msix.pba_off = 0x1000)); /* PBA outside */
 	BAD((d.bar[0].kind = PCICAP_SIM_BAR_MEM64, d.msix.entries = 4, d.msix.table_bir = 1,
 	     d.msix.pba_off = 0x100)); /* upper half of a 64-bit BAR */
 	BAD((d.bar[1].kind = PCICAP_SIM_BAR_IO, d.bar[1].size = 256, d.msix.entries = 4,
@@ -1217,7 +1226,7 @@ static void test_msi_delivery_32_multi(void **state)
 	uint_t m = find_cap(b, PCII_CAPID_MSI);
 	wr(b, m + 8, 2, one.data);
 	wr(b, m + 2, 2, 0x0001); /* MME 0: one vector */
-	pcicap_sim_raise(b, 5);   /* aliases to vector 0 */
+	pcicap_sim_raise(b, 5);  /* aliases to vector 0 */
 	assert_int_equal(pcicap_sim_irq_count(one.irq), 1);
 	/* address off by a page: stray */
 	wr(b, m + 4, 4, (uint32_t)one.addr + 0x1000);
@@ -1746,7 +1755,7 @@ static void test_flr(void **state)
 /* ----------------------------------------------------------- concurrency */
 
 #define NTHREADS 4
-#define NITER 3000
+#define NITER    3000
 
 typedef struct {
 	pci_bdf_t b;
@@ -1958,37 +1967,37 @@ static void test_scan_generation_scope(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_dumps_match_expected, setup),
-		cmocka_unit_test_setup(test_dumps_together, setup),
-		cmocka_unit_test_setup(test_dump_bytes_verbatim, setup),
-		cmocka_unit_test_setup(test_dump_bar_synthesis, setup),
-		cmocka_unit_test_setup(test_dump_malformed, setup),
-		cmocka_unit_test_setup(test_raw_image_kept, setup),
-		cmocka_unit_test_setup(test_topology_file, setup),
-		cmocka_unit_test_setup(test_topology_init_env, setup),
-		cmocka_unit_test_setup(test_topology_string_and_sizes, setup),
-		cmocka_unit_test_setup(test_topology_malformed, setup),
-		cmocka_unit_test_setup(test_builder_validation, setup),
-		cmocka_unit_test_setup(test_header_semantics, setup),
-		cmocka_unit_test_setup(test_bar_sizing, setup),
-		cmocka_unit_test_setup(test_msi_registers, setup),
-		cmocka_unit_test_setup(test_msix_registers, setup),
-		cmocka_unit_test_setup(test_pcie_pm_ext_semantics, setup),
-		cmocka_unit_test_setup(test_msi_delivery_64, setup),
-		cmocka_unit_test_setup(test_msi_delivery_32_multi, setup),
-		cmocka_unit_test_setup(test_msi_pending, setup),
-		cmocka_unit_test_setup(test_msix_delivery, setup),
-		cmocka_unit_test_setup(test_raise_errors_and_choice, setup),
-		cmocka_unit_test_setup(test_irq_pool, setup),
-		cmocka_unit_test_setup(test_msix_2048_lazy_fds, setup),
-		cmocka_unit_test_setup(test_removal_holdoff, setup),
-		cmocka_unit_test_setup(test_fail_access, setup),
-		cmocka_unit_test_setup(test_counters_and_log, setup),
-		cmocka_unit_test_setup(test_flr, setup),
-		cmocka_unit_test_setup(test_concurrency, setup),
-		cmocka_unit_test_setup(test_concurrency_msi, setup),
-		cmocka_unit_test_setup(test_large_topology, setup),
-		cmocka_unit_test_setup(test_scan_generation_scope, setup),
+	    cmocka_unit_test_setup(test_dumps_match_expected, setup),
+	    cmocka_unit_test_setup(test_dumps_together, setup),
+	    cmocka_unit_test_setup(test_dump_bytes_verbatim, setup),
+	    cmocka_unit_test_setup(test_dump_bar_synthesis, setup),
+	    cmocka_unit_test_setup(test_dump_malformed, setup),
+	    cmocka_unit_test_setup(test_raw_image_kept, setup),
+	    cmocka_unit_test_setup(test_topology_file, setup),
+	    cmocka_unit_test_setup(test_topology_init_env, setup),
+	    cmocka_unit_test_setup(test_topology_string_and_sizes, setup),
+	    cmocka_unit_test_setup(test_topology_malformed, setup),
+	    cmocka_unit_test_setup(test_builder_validation, setup),
+	    cmocka_unit_test_setup(test_header_semantics, setup),
+	    cmocka_unit_test_setup(test_bar_sizing, setup),
+	    cmocka_unit_test_setup(test_msi_registers, setup),
+	    cmocka_unit_test_setup(test_msix_registers, setup),
+	    cmocka_unit_test_setup(test_pcie_pm_ext_semantics, setup),
+	    cmocka_unit_test_setup(test_msi_delivery_64, setup),
+	    cmocka_unit_test_setup(test_msi_delivery_32_multi, setup),
+	    cmocka_unit_test_setup(test_msi_pending, setup),
+	    cmocka_unit_test_setup(test_msix_delivery, setup),
+	    cmocka_unit_test_setup(test_raise_errors_and_choice, setup),
+	    cmocka_unit_test_setup(test_irq_pool, setup),
+	    cmocka_unit_test_setup(test_msix_2048_lazy_fds, setup),
+	    cmocka_unit_test_setup(test_removal_holdoff, setup),
+	    cmocka_unit_test_setup(test_fail_access, setup),
+	    cmocka_unit_test_setup(test_counters_and_log, setup),
+	    cmocka_unit_test_setup(test_flr, setup),
+	    cmocka_unit_test_setup(test_concurrency, setup),
+	    cmocka_unit_test_setup(test_concurrency_msi, setup),
+	    cmocka_unit_test_setup(test_large_topology, setup),
+	    cmocka_unit_test_setup(test_scan_generation_scope, setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -23,7 +23,7 @@ extern "C" {
  *  @{ */
 
 /** QNX library version: major * 100 + minor (QNX SDP 8.0 value). */
-#define PCI_LIB_VERSION 300
+#define PCI_LIB_VERSION   300
 #define PCI_MAJOR_VERSION 3
 
 #ifndef EOK
@@ -75,49 +75,49 @@ typedef void *pci_devhdl_t;
  *  so PCI_BDF() values compare equal to what pci_device_find() returns. */
 typedef uint32_t pci_bdf_t;
 
-#define _PCI_ARI_BIT 16
+#define _PCI_ARI_BIT       16
 #define _PCI_BDF_FUNC(bdf) (((bdf) >> 0) & 0x7u)
-#define _PCI_BDF_DEV(bdf) (((bdf) >> 3) & 0x1Fu)
-#define _PCI_BDF_BUS(bdf) (((bdf) >> 8) & 0xFFu)
+#define _PCI_BDF_DEV(bdf)  (((bdf) >> 3) & 0x1Fu)
+#define _PCI_BDF_BUS(bdf)  (((bdf) >> 8) & 0xFFu)
 #define _PCI_ARI_FUNC(bdf) (((bdf) >> 0) & 0xFFu)
-#define _PCI_ARI_DEV(bdf) (0u)
-#define _PCI_ARI_BUS(bdf) (((bdf) >> 8) & 0xFFu)
+#define _PCI_ARI_DEV(bdf)  (0u)
+#define _PCI_ARI_BUS(bdf)  (((bdf) >> 8) & 0xFFu)
 
-#define PCI_IS_ARI(bdf) ((((pci_bdf_t)(bdf)) >> _PCI_ARI_BIT) & 1u)
-#define PCI_BDF(b, d, f) \
-	((pci_bdf_t)((((b) & 0xFFu) << 8) | (((d) & 0x1Fu) << 3) | ((f) & 0x7u)))
-#define PCI_BDF_ARI(b, f) \
-	((pci_bdf_t)((1u << _PCI_ARI_BIT) | (((b) & 0xFFu) << 8) | ((f) & 0xFFu)))
-#define PCI_BUS(bdf) (PCI_IS_ARI(bdf) ? _PCI_ARI_BUS(bdf) : _PCI_BDF_BUS(bdf))
-#define PCI_DEV(bdf) (PCI_IS_ARI(bdf) ? _PCI_ARI_DEV(bdf) : _PCI_BDF_DEV(bdf))
-#define PCI_FUNC(bdf) (PCI_IS_ARI(bdf) ? _PCI_ARI_FUNC(bdf) : _PCI_BDF_FUNC(bdf))
-#define PCI_BDF_NONE ((pci_bdf_t)-1)
-#define PCI_BDF_RID(bdf) ((uint16_t)((bdf) & 0xFFFFu))
+#define PCI_IS_ARI(bdf)   ((((pci_bdf_t)(bdf)) >> _PCI_ARI_BIT) & 1u)
+#define PCI_BDF(b, d, f)  ((pci_bdf_t)((((b)&0xFFu) << 8) | (((d)&0x1Fu) << 3) | ((f)&0x7u)))
+#define PCI_BDF_ARI(b, f) ((pci_bdf_t)((1u << _PCI_ARI_BIT) | (((b)&0xFFu) << 8) | ((f)&0xFFu)))
+#define PCI_BUS(bdf)      (PCI_IS_ARI(bdf) ? _PCI_ARI_BUS(bdf) : _PCI_BDF_BUS(bdf))
+#define PCI_DEV(bdf)      (PCI_IS_ARI(bdf) ? _PCI_ARI_DEV(bdf) : _PCI_BDF_DEV(bdf))
+#define PCI_FUNC(bdf)     (PCI_IS_ARI(bdf) ? _PCI_ARI_FUNC(bdf) : _PCI_BDF_FUNC(bdf))
+#define PCI_BDF_NONE      ((pci_bdf_t)-1)
+#define PCI_BDF_RID(bdf)  ((uint16_t)((bdf)&0xFFFFu))
 
-#define PCI_MAX_BUSES 256
-#define PCI_BDF_MAX_DEVS 32
+#define PCI_MAX_BUSES     256
+#define PCI_BDF_MAX_DEVS  32
 #define PCI_BDF_MAX_FUNCS 8
-#define PCI_ARI_MAX_DEVS 1
+#define PCI_ARI_MAX_DEVS  1
 #define PCI_ARI_MAX_FUNCS 256
 
 #define PCI_CS_MAX_CHASSIS 8
-#define PCI_CS_MAX_SLOTS 8192
-#define PCI_CHASSIS(cs) ((((pci_cs_t)(cs)) >> 13) & 0x7u)
-#define PCI_SLOT(cs) (((pci_cs_t)(cs)) & 0x1FFFu)
-#define PCI_CS(c, s) ((pci_cs_t)((((c) & 0x7u) << 13) | ((s) & 0x1FFFu)))
-#define PCI_CS_NONE ((pci_cs_t)-1)
+#define PCI_CS_MAX_SLOTS   8192
+#define PCI_CHASSIS(cs)    ((((pci_cs_t)(cs)) >> 13) & 0x7u)
+#define PCI_SLOT(cs)       (((pci_cs_t)(cs)) & 0x1FFFu)
+#define PCI_CS(c, s)       ((pci_cs_t)((((c)&0x7u) << 13) | ((s)&0x1FFFu)))
+#define PCI_CS_NONE        ((pci_cs_t)-1)
 
-#define PCI_CCODE_CLASS(cc) ((((pci_ccode_t)(cc)) >> 16) & 0xFFu)
+#define PCI_CCODE_CLASS(cc)    ((((pci_ccode_t)(cc)) >> 16) & 0xFFu)
 #define PCI_CCODE_SUBCLASS(cc) ((((pci_ccode_t)(cc)) >> 8) & 0xFFu)
-#define PCI_CCODE_REG_IF(cc) (((pci_ccode_t)(cc)) & 0xFFu)
+#define PCI_CCODE_REG_IF(cc)   (((pci_ccode_t)(cc)) & 0xFFu)
+/* clang-format off */
 #define PCI_CCODE(C, c, r) \
 	((pci_ccode_t)((((C) & 0xFFu) << 16) | (((c) & 0xFFu) << 8) | ((r) & 0xFFu)))
+/* clang-format on */
 
-#define PCI_VID_ANY ((pci_vid_t)0xFFFF)
-#define PCI_DID_ANY ((pci_did_t)0xFFFF)
+#define PCI_VID_ANY            ((pci_vid_t)0xFFFF)
+#define PCI_DID_ANY            ((pci_did_t)0xFFFF)
 #define PCI_CCODE_SUBCLASS_ANY 0xFFu
-#define PCI_CCODE_REG_IF_ANY 0xFFu
-#define PCI_CCODE_ANY PCI_CCODE(0xFF, 0xFF, 0xFF)
+#define PCI_CCODE_REG_IF_ANY   0xFFu
+#define PCI_CCODE_ANY          PCI_CCODE(0xFF, 0xFF, 0xFF)
 
 /** Version of a capability module API ({major, minor}). */
 typedef struct {
@@ -130,7 +130,7 @@ typedef struct {
 struct _pci_cap {
 	pci_version_t api_version; /**< stamped by each cap_* call with the caller's API version */
 	uint32_t reserved;
-	void *api_p;               /**< the module's function table; NULL = not read */
+	void *api_p; /**< the module's function table; NULL = not read */
 } __attribute__((packed, aligned(8)));
 typedef struct _pci_cap *pci_cap_t;
 
@@ -144,10 +144,12 @@ typedef enum {
 	pci_attachFlags_e_FULL_CONFIG_ACCESS = 0x10,
 } pci_attachFlags_e;
 typedef uint32_t pci_attachFlags_t;
-#define pci_attachFlags_OWNER ((pci_attachFlags_t)(pci_attachFlags_e_SHARED | pci_attachFlags_e_OWNER))
-#define pci_attachFlags_MULTI_OWNER \
-	((pci_attachFlags_t)(pci_attachFlags_e_SHARED | pci_attachFlags_e_OWNER | pci_attachFlags_e_MULTI))
-#define pci_attachFlags_EXCLUSIVE_OWNER \
+#define pci_attachFlags_OWNER                                                                      \
+	((pci_attachFlags_t)(pci_attachFlags_e_SHARED | pci_attachFlags_e_OWNER))
+#define pci_attachFlags_MULTI_OWNER                                                                \
+	((pci_attachFlags_t)(pci_attachFlags_e_SHARED | pci_attachFlags_e_OWNER |                  \
+			     pci_attachFlags_e_MULTI))
+#define pci_attachFlags_EXCLUSIVE_OWNER                                                            \
 	((pci_attachFlags_t)(pci_attachFlags_e_EXCLUSIVE | pci_attachFlags_e_OWNER))
 #define pci_attachFlags_DEFAULT pci_attachFlags_OWNER
 
@@ -188,11 +190,11 @@ typedef enum {
 
 /** One address space (BAR or expansion ROM) of a device. */
 typedef struct {
-	pci_ba_val_t addr;   /**< base address (bus address == CPU address on Linux) */
-	uint64_t size;       /**< size in bytes */
-	pci_asType_e type;   /**< MEM, IO or NONE (no such BAR) */
-	pci_asAttr_e attr;   /**< width, PREFETCH, EXPANSION_ROM, ENABLED, ... */
-	int_t bar_num;       /**< 0..5, or -1 for the expansion ROM */
+	pci_ba_val_t addr; /**< base address (bus address == CPU address on Linux) */
+	uint64_t size;     /**< size in bytes */
+	pci_asType_e type; /**< MEM, IO or NONE (no such BAR) */
+	pci_asAttr_e attr; /**< width, PREFETCH, EXPANSION_ROM, ENABLED, ... */
+	int_t bar_num;     /**< 0..5, or -1 for the expansion ROM */
 } pci_ba_t;
 
 /** Reset types (pci_device_reset()). */
@@ -333,9 +335,12 @@ pci_err_t pci_device_write_cmd(pci_devhdl_t hdl, pci_cmd_t cmd, pci_cmd_t *cmd_p
 pci_err_t pci_device_write_status(pci_devhdl_t hdl, pci_stat_t status, pci_stat_t *status_p);
 pci_err_t pci_device_write_sec_status(pci_devhdl_t hdl, pci_stat_t status, pci_stat_t *status_p);
 pci_err_t pci_device_write_bridge_ctrl(pci_devhdl_t hdl, pci_bctrl_t bctrl, pci_bctrl_t *bctrl_p);
-pci_err_t pci_device_write_pri_busnum(pci_devhdl_t hdl, pci_busnum_t busnum, pci_busnum_t *busnum_p);
-pci_err_t pci_device_write_sec_busnum(pci_devhdl_t hdl, pci_busnum_t busnum, pci_busnum_t *busnum_p);
-pci_err_t pci_device_write_sub_busnum(pci_devhdl_t hdl, pci_busnum_t busnum, pci_busnum_t *busnum_p);
+pci_err_t pci_device_write_pri_busnum(pci_devhdl_t hdl, pci_busnum_t busnum,
+				      pci_busnum_t *busnum_p);
+pci_err_t pci_device_write_sec_busnum(pci_devhdl_t hdl, pci_busnum_t busnum,
+				      pci_busnum_t *busnum_p);
+pci_err_t pci_device_write_sub_busnum(pci_devhdl_t hdl, pci_busnum_t busnum,
+				      pci_busnum_t *busnum_p);
 pci_err_t pci_device_write_mem_base(pci_devhdl_t hdl, pci_ba_val_t base, pci_ba_val_t *base_p);
 pci_err_t pci_device_write_mem_limit(pci_devhdl_t hdl, pci_ba_val_t limit, pci_ba_val_t *limit_p);
 pci_err_t pci_device_write_pfmem_base(pci_devhdl_t hdl, pci_ba_val_t base, pci_ba_val_t *base_p);

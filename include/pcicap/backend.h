@@ -25,7 +25,7 @@ extern "C" {
 
 /** Major version of this table; a backend with another value is refused
  *  (PCI_ERR_MOD_COMPAT). Fields are only ever appended. */
-#define PCICAP_BACKEND_ABI_VERSION 1u
+#define PCICAP_BACKEND_ABI_VERSION  1u
 /** Name of the entry symbol of an external backend. */
 #define PCICAP_BACKEND_ENTRY_SYMBOL "pcicap_backend_entry"
 
@@ -39,9 +39,9 @@ typedef struct {
 
 /** One interrupt message and the IRQ it raises. */
 typedef struct {
-	pci_irq_t irq;   /**< the IRQ number drivers see (pci_device_read_irq()) */
-	uint64_t addr;   /**< message address */
-	uint32_t data;   /**< message data */
+	pci_irq_t irq; /**< the IRQ number drivers see (pci_device_read_irq()) */
+	uint64_t addr; /**< message address */
+	uint32_t data; /**< message data */
 } pcicap_irq_msg_t;
 
 /** irq_alloc() flags. */
@@ -73,9 +73,9 @@ typedef enum {
  * itself (a spin lock is fine).
  */
 typedef struct pcicap_backend {
-	uint32_t struct_size;  /**< sizeof(pcicap_backend_t) of the backend's build */
-	uint32_t abi_version;  /**< PCICAP_BACKEND_ABI_VERSION */
-	const char *name;      /**< short name, e.g. "sim" */
+	uint32_t struct_size; /**< sizeof(pcicap_backend_t) of the backend's build */
+	uint32_t abi_version; /**< PCICAP_BACKEND_ABI_VERSION */
+	const char *name;     /**< short name, e.g. "sim" */
 
 	/** Mandatory. Set up; store private state in *ctx. Errors are returned
 	 *  to whichever libpci call first needed the backend. */
@@ -108,7 +108,8 @@ typedef struct pcicap_backend {
 	pci_err_t (*bar_info)(void *ctx, pci_bdf_t bdf, int bar, pci_ba_t *ba);
 	/** Optional. Access @p len (1, 2, 4 or 8) bytes at offset @p off of
 	 *  BAR @p bar's memory, naturally aligned (MSI-X table and PBA). */
-	pci_err_t (*bar_read)(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, void *buf, uint_t len);
+	pci_err_t (*bar_read)(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, void *buf,
+			      uint_t len);
 	pci_err_t (*bar_write)(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, const void *buf,
 			       uint_t len);
 	/** Optional. A live, read-only view of @p len bytes of BAR memory at
@@ -120,7 +121,8 @@ typedef struct pcicap_backend {
 	/** Optional (NULL: PCI_ERR_IRQ_NOT_AVAIL). Allocate @p n interrupt
 	 *  messages for the device, filling out[0..n-1]. All or nothing:
 	 *  PCI_ERR_IRQ_NOT_AVAIL when fewer than @p n are free. */
-	pci_err_t (*irq_alloc)(void *ctx, pci_bdf_t bdf, uint_t n, uint_t flags, pcicap_irq_msg_t *out);
+	pci_err_t (*irq_alloc)(void *ctx, pci_bdf_t bdf, uint_t n, uint_t flags,
+			       pcicap_irq_msg_t *out);
 	/** Optional. Release IRQs that irq_alloc() gave this device. */
 	pci_err_t (*irq_free)(void *ctx, pci_bdf_t bdf, const pci_irq_t *irqs, uint_t n);
 	/** Optional. A pollable fd (eventfd semantics) that becomes readable

@@ -26,7 +26,7 @@ extern "C" {
 
 /** ABI major version; a module built for another is refused with
  *  PCI_ERR_MOD_COMPAT. Both structs below only ever grow at the end. */
-#define PCICAP_MODULE_ABI_VERSION 1u
+#define PCICAP_MODULE_ABI_VERSION  1u
 #define PCICAP_MODULE_ENTRY_SYMBOL "pcicap_cap_module_entry"
 
 typedef struct pcicap_host pcicap_host_t;
@@ -87,13 +87,12 @@ struct pcicap_host {
 	bool (*cap_enabled)(const pcicap_capinst_t *ci, pci_capid_t capid);
 	/** Log through the library's handler. */
 	void (*log)(const pcicap_capinst_t *ci, pcicap_log_level_t level, const char *fmt, ...)
-		__attribute__((format(printf, 3, 4)));
+	    __attribute__((format(printf, 3, 4)));
 	/** Check a (hdl, cap) pair handed to a module call: the handle is live,
 	 *  attached to the capability's device, and (when @p need_owner) an
 	 *  owner. Yields the instance. ISR-safe. PCI_ERR_EINVAL (bad handle or
 	 *  cap, other device), PCI_ERR_NOT_OWNER, PCI_ERR_ENODEV. */
-	pci_err_t (*check)(pci_cap_t cap, pci_devhdl_t hdl, bool need_owner,
-			   pcicap_capinst_t **ci);
+	pci_err_t (*check)(pci_cap_t cap, pci_devhdl_t hdl, bool need_owner, pcicap_capinst_t **ci);
 	/** The module's private bytes in a pci_cap_t (cap_priv_size of them),
 	 *  NULL for a cap that is not a valid object of this module. */
 	void *(*cap_priv)(pci_cap_t cap);
@@ -108,16 +107,16 @@ enum {
 
 /** A module's description, exported as `pcicap_cap_module_entry`. */
 typedef struct pcicap_cap_module {
-	uint32_t struct_size;       /**< sizeof(pcicap_cap_module_t) at build */
-	uint32_t abi_version;       /**< PCICAP_MODULE_ABI_VERSION */
-	pci_capid_t capid;          /**< the capability ID it serves */
+	uint32_t struct_size; /**< sizeof(pcicap_cap_module_t) at build */
+	uint32_t abi_version; /**< PCICAP_MODULE_ABI_VERSION */
+	pci_capid_t capid;    /**< the capability ID it serves */
 	uint8_t reserved0;
-	uint16_t flags;             /**< PCICAP_MODULE_* */
-	const char *name;           /**< e.g. "msi" */
-	pci_version_t api_version;  /**< version of its public API table */
-	const void *api;            /**< the table pci_cap_t.api_p points at */
-	size_t state_size;          /**< per-device state (pcicap_capinst_t.state) */
-	size_t cap_priv_size;       /**< private bytes in each pci_cap_t */
+	uint16_t flags;            /**< PCICAP_MODULE_* */
+	const char *name;          /**< e.g. "msi" */
+	pci_version_t api_version; /**< version of its public API table */
+	const void *api;           /**< the table pci_cap_t.api_p points at */
+	size_t state_size;         /**< per-device state (pcicap_capinst_t.state) */
+	size_t cap_priv_size;      /**< private bytes in each pci_cap_t */
 
 	/** Optional. Called once when the capability of a device is first read
 	 *  (read its read-only registers, set up state). */
@@ -128,7 +127,8 @@ typedef struct pcicap_cap_module {
 	/** Mandatory. Enable with @p req (the core has checked the handle is an
 	 *  owner and that the capability is not enabled). On error nothing may
 	 *  have changed. */
-	pci_err_t (*enable)(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req, pci_cap_t cap);
+	pci_err_t (*enable)(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req,
+			    pci_cap_t cap);
 	/** Mandatory. Disable (the core has checked it is enabled). When the
 	 *  enabling handle detaches, the core calls it with @p hdl and @p cap
 	 *  NULL and pci_reqType_e_UNSPECIFIED; if it fails then, forget() follows. */
@@ -149,13 +149,14 @@ typedef struct pcicap_cap_module {
 #define PCICAP_MODULE_MIN_SIZE (offsetof(pcicap_cap_module_t, destroy) + sizeof(void *))
 
 /** Define the module's entry: PCICAP_MODULE_REGISTER(.capid = 0x05, ...). */
-#define PCICAP_MODULE_REGISTER(...)                                                   \
-	__attribute__((visibility("default"))) extern const pcicap_cap_module_t        \
-		pcicap_cap_module_entry;                                               \
-	__attribute__((visibility("default"))) const pcicap_cap_module_t               \
-		pcicap_cap_module_entry = {.struct_size = sizeof(pcicap_cap_module_t), \
-					   .abi_version = PCICAP_MODULE_ABI_VERSION,   \
-					   __VA_ARGS__}
+#define PCICAP_MODULE_REGISTER(...)                                                                \
+	__attribute__((                                                                            \
+	    visibility("default"))) extern const pcicap_cap_module_t pcicap_cap_module_entry;      \
+	__attribute__((visibility("default")))                                                     \
+	const pcicap_cap_module_t pcicap_cap_module_entry = {                                      \
+	    .struct_size = sizeof(pcicap_cap_module_t),                                            \
+	    .abi_version = PCICAP_MODULE_ABI_VERSION,                                              \
+	    __VA_ARGS__}
 
 #ifdef __cplusplus
 }

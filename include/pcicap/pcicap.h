@@ -22,9 +22,9 @@ extern "C" {
  *  pcicap keeps the PCI domain (segment) in bits 31:17 of a pci_bdf_t, so
  *  domains 0..0x7FFE are representable and domain 0 is plain QNX encoding.
  *  @{ */
-#define PCICAP_DOMAIN_MAX 0x7FFEu
-#define PCICAP_BDF_DOMAIN(bdf) ((((pci_bdf_t)(bdf)) >> 17) & 0x7FFFu)
-#define PCICAP_BDF(dom, b, d, f) ((pci_bdf_t)((((dom) & 0x7FFFu) << 17) | PCI_BDF(b, d, f)))
+#define PCICAP_DOMAIN_MAX        0x7FFEu
+#define PCICAP_BDF_DOMAIN(bdf)   ((((pci_bdf_t)(bdf)) >> 17) & 0x7FFFu)
+#define PCICAP_BDF(dom, b, d, f) ((pci_bdf_t)((((dom)&0x7FFFu) << 17) | PCI_BDF(b, d, f)))
 /** The bus/device/function part (domain stripped). */
 #define PCICAP_BDF_NODOMAIN(bdf) (((pci_bdf_t)(bdf)) & 0x1FFFFu)
 /** @} */
@@ -78,8 +78,8 @@ pci_err_t pcicap_device_cap_offset(pci_bdf_t bdf, uint_t idx, uint_t *offset);
 /** The extended (PCIe, 0x100+) capability at position @p idx: its ID,
  *  version and offset (each out pointer may be NULL).
  *  @return as pcicap_device_cap_offset(). */
-pci_err_t pcicap_device_read_xcap(pci_bdf_t bdf, uint_t idx, uint16_t *xcapid,
-				  uint8_t *version, uint_t *offset);
+pci_err_t pcicap_device_read_xcap(pci_bdf_t bdf, uint_t idx, uint16_t *xcapid, uint8_t *version,
+				  uint_t *offset);
 /** Position of the first extended capability with ID @p xcapid after
  *  @p start_idx (-1 = from the start), or -1. */
 int_t pcicap_device_find_xcapid(pci_bdf_t bdf, uint16_t xcapid, int_t start_idx);

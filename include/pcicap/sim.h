@@ -30,30 +30,30 @@ typedef enum {
 /** A declarative device. Initialise with pcicap_sim_device_init() and set
  *  what you need; fields are only ever appended. */
 typedef struct {
-	uint16_t vid, did;       /**< vendor, device ID */
-	uint32_t ccode;          /**< class code 0x00CCssrr */
+	uint16_t vid, did; /**< vendor, device ID */
+	uint32_t ccode;    /**< class code 0x00CCssrr */
 	uint8_t revid;
-	uint16_t ssvid, ssid;    /**< subsystem vendor/ID (type 0) */
-	uint8_t hdr_type;        /**< 0 = endpoint, 1 = PCI-PCI bridge */
-	bool multifunction;      /**< header type bit 7 */
-	bool pcie;               /**< add a PCI Express capability and 4 KiB config space */
-	bool flr;                /**< PCIe: advertise Function Level Reset */
-	pci_cs_t chassis_slot;   /**< PCI_CS(c, s); 0 = not in a slot */
+	uint16_t ssvid, ssid;  /**< subsystem vendor/ID (type 0) */
+	uint8_t hdr_type;      /**< 0 = endpoint, 1 = PCI-PCI bridge */
+	bool multifunction;    /**< header type bit 7 */
+	bool pcie;             /**< add a PCI Express capability and 4 KiB config space */
+	bool flr;              /**< PCIe: advertise Function Level Reset */
+	pci_cs_t chassis_slot; /**< PCI_CS(c, s); 0 = not in a slot */
 	struct {
 		pcicap_sim_bar_kind_t kind;
-		uint64_t size;   /**< power of two; MEM at least 16, IO at least 4 */
+		uint64_t size; /**< power of two; MEM at least 16, IO at least 4 */
 		bool prefetch;
-		uint64_t addr;   /**< assigned address (aligned to size), 0 = unassigned */
+		uint64_t addr; /**< assigned address (aligned to size), 0 = unassigned */
 	} bar[6];
 	struct {
-		uint_t vectors;  /**< 0 = no MSI capability; else 1, 2, 4, 8, 16 or 32 */
-		bool addr64;     /**< 64-bit message address */
-		bool maskable;   /**< per-vector masking (mask and pending registers) */
+		uint_t vectors; /**< 0 = no MSI capability; else 1, 2, 4, 8, 16 or 32 */
+		bool addr64;    /**< 64-bit message address */
+		bool maskable;  /**< per-vector masking (mask and pending registers) */
 	} msi;
 	struct {
-		uint_t entries;  /**< 0 = no MSI-X capability; else 1..2048 */
-		uint8_t table_bir, pba_bir;   /**< BAR of the table / the PBA (0..5) */
-		uint32_t table_off, pba_off;  /**< offsets, 8-byte aligned */
+		uint_t entries;              /**< 0 = no MSI-X capability; else 1..2048 */
+		uint8_t table_bir, pba_bir;  /**< BAR of the table / the PBA (0..5) */
+		uint32_t table_off, pba_off; /**< offsets, 8-byte aligned */
 	} msix;
 } pcicap_sim_device_t;
 
@@ -120,10 +120,10 @@ pci_err_t pcicap_sim_fail_access(pci_bdf_t bdf, uint64_t k, pci_err_t err);
 
 /** Access accounting. */
 typedef struct {
-	uint64_t cfg_reads, cfg_writes;   /**< config accesses (any width) */
-	uint64_t bar_reads, bar_writes;   /**< BAR memory accesses */
-	uint64_t irqs_delivered;          /**< messages delivered to an IRQ */
-	uint64_t stray_msgs;              /**< messages that matched no IRQ */
+	uint64_t cfg_reads, cfg_writes; /**< config accesses (any width) */
+	uint64_t bar_reads, bar_writes; /**< BAR memory accesses */
+	uint64_t irqs_delivered;        /**< messages delivered to an IRQ */
+	uint64_t stray_msgs;            /**< messages that matched no IRQ */
 } pcicap_sim_counters_t;
 pci_err_t pcicap_sim_get_counters(pci_bdf_t bdf, pcicap_sim_counters_t *c);
 pci_err_t pcicap_sim_reset_counters(pci_bdf_t bdf);
@@ -136,10 +136,10 @@ typedef enum {
 } pcicap_sim_access_kind_t;
 typedef struct {
 	pcicap_sim_access_kind_t kind;
-	int bar;            /**< BAR index for BAR accesses, -1 for config */
+	int bar; /**< BAR index for BAR accesses, -1 for config */
 	uint64_t offset;
-	uint_t width;       /**< bytes */
-	uint64_t value;     /**< value read or written */
+	uint_t width;   /**< bytes */
+	uint64_t value; /**< value read or written */
 } pcicap_sim_access_t;
 /** Start logging accesses into a buffer of @p capacity entries (0 stops and
  *  frees it); starting again clears it. Entries past capacity are counted

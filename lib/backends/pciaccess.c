@@ -49,9 +49,9 @@
 #include "internal.h"
 
 #define PA_SYSFS_DEVICES "/sys/bus/pci/devices"
-#define PA_SYSFS_SLOTS "/sys/bus/pci/slots"
-#define PA_WRITE_ENV "PCICAP_PCIACCESS_WRITE"
-#define PA_NBARS 6
+#define PA_SYSFS_SLOTS   "/sys/bus/pci/slots"
+#define PA_WRITE_ENV     "PCICAP_PCIACCESS_WRITE"
+#define PA_NBARS         6
 
 /* "/sys/bus/pci/devices/" + "dddd:bb:dd.f" + NUL, with room to spare. */
 #define PA_PATH_LEN 64
@@ -101,7 +101,7 @@ struct pa_ctx {
  * writes only open/pread/pwrite/close a sysfs file and need no lock.
  */
 static pthread_mutex_t pa_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned pa_sys_refs; /* contexts alive; pci_system_init() done when > 0 */
+static unsigned pa_sys_refs;     /* contexts alive; pci_system_init() done when > 0 */
 static uint64_t pa_uid_next = 1; /* never reused within the process */
 
 /* errno from libpciaccess or a syscall -> pci_err_t, at the call. */
@@ -110,8 +110,7 @@ static pci_err_t pa_errno(int err)
 	switch (err) {
 	case 0: return PCI_ERR_OK;
 	case ENODEV:
-	case ENOENT: /* the sysfs file vanished: the function was removed */
-		return PCI_ERR_ENODEV;
+	case ENOENT: /* the sysfs file vanished: the function was removed */ return PCI_ERR_ENODEV;
 	case EACCES:
 	case EPERM: return PCI_ERR_CFG_ACCESS;
 	case ENOMEM: return PCI_ERR_ENOMEM;
@@ -192,13 +191,13 @@ static pci_err_t pa_init(void **ctxp)
 
 	/* Enumerate everything; count first, then fill. */
 	struct pci_id_match any = {
-		.vendor_id = PCI_MATCH_ANY,
-		.device_id = PCI_MATCH_ANY,
-		.subvendor_id = PCI_MATCH_ANY,
-		.subdevice_id = PCI_MATCH_ANY,
-		.device_class = 0,
-		.device_class_mask = 0,
-		.match_data = 0,
+	    .vendor_id = PCI_MATCH_ANY,
+	    .device_id = PCI_MATCH_ANY,
+	    .subvendor_id = PCI_MATCH_ANY,
+	    .subdevice_id = PCI_MATCH_ANY,
+	    .device_class = 0,
+	    .device_class_mask = 0,
+	    .match_data = 0,
 	};
 	pci_err_t err = PCI_ERR_OK;
 	size_t total = 0;
@@ -410,18 +409,19 @@ static pci_err_t pa_probe_locked(struct pa_dev *d)
 	int rc = pci_device_probe(d->pd);
 	if (rc) {
 		d->probe_err = pa_errno(rc);
-		pcii_log(PCICAP_LOG_ERROR, "pciaccess: probing %s failed: %s", d->path, strerror(rc));
+		pcii_log(PCICAP_LOG_ERROR, "pciaccess: probing %s failed: %s", d->path,
+			 strerror(rc));
 	} else {
 		for (int b = 0; b < PA_NBARS; b++) {
 			const struct pci_mem_region *r = &d->pd->regions[b];
 			if (r->base_addr == 0 || r->size == 0)
 				continue; /* unimplemented, or never assigned */
 			d->bar[b] = (struct pa_region){
-				.addr = r->base_addr,
-				.size = r->size,
-				.is_io = r->is_IO,
-				.is_64 = r->is_64,
-				.prefetch = r->is_prefetchable,
+			    .addr = r->base_addr,
+			    .size = r->size,
+			    .is_io = r->is_IO,
+			    .is_64 = r->is_64,
+			    .prefetch = r->is_prefetchable,
 			};
 		}
 		if (d->pd->rom_size) {
@@ -538,9 +538,10 @@ static pci_err_t pa_view_get(struct pa_dev *d, int bar, bool writable, uint64_t 
 	if (rc || !p) {
 		pcii_log(PCICAP_LOG_ERROR, "pciaccess: cannot map BAR %d of %s %s: %s%s", bar,
 			 d->path, writable ? "writable" : "read-only", strerror(rc ? rc : EIO),
-			 (rc == EACCES || rc == EPERM) ?
-				 " (mapping BARs through sysfs needs root / CAP_SYS_ADMIN)" :
-			 rc == ENOENT ? " (this kernel offers no resourceN file to map)" : "");
+			 (rc == EACCES || rc == EPERM)
+			     ? " (mapping BARs through sysfs needs root / CAP_SYS_ADMIN)"
+			 : rc == ENOENT ? " (this kernel offers no resourceN file to map)"
+					: "");
 		e = PCI_ERR_MMAP_DEV;
 		goto out;
 	}
@@ -683,8 +684,8 @@ static pci_err_t pa_bar_unmap(void *ctx, pci_bdf_t bdf, const volatile void *ptr
 	uintptr_t p = (uintptr_t)ptr;
 	for (int b = 0; b < PA_NBARS; b++) {
 		uintptr_t views[2] = {
-			atomic_load_explicit(&d->view[b].ro, memory_order_acquire),
-			atomic_load_explicit(&d->view[b].rw, memory_order_acquire),
+		    atomic_load_explicit(&d->view[b].ro, memory_order_acquire),
+		    atomic_load_explicit(&d->view[b].rw, memory_order_acquire),
 		};
 		for (int i = 0; i < 2; i++) {
 			if (views[i] && p >= views[i] &&
@@ -749,14 +750,14 @@ static pci_err_t pa_chassis_slot(void *ctx, pci_bdf_t bdf, pci_cs_t *cs)
 			continue;
 		text[n] = '\0';
 		unsigned dom, bus, dev;
-		if (pa_parse_slot_addr(text, &dom, &bus, &dev) || dom != want_dom || bus != want_bus ||
-		    dev != want_dev)
+		if (pa_parse_slot_addr(text, &dom, &bus, &dev) || dom != want_dom ||
+		    bus != want_bus || dev != want_dev)
 			continue;
 		char *end;
 		errno = 0;
 		unsigned long num = strtoul(de->d_name, &end, 10);
-		if (isdigit((unsigned char)de->d_name[0]) && *end == '\0' && errno == 0 && num >= 1 &&
-		    num < PCI_CS_MAX_SLOTS) {
+		if (isdigit((unsigned char)de->d_name[0]) && *end == '\0' && errno == 0 &&
+		    num >= 1 && num < PCI_CS_MAX_SLOTS) {
 			*cs = PCI_CS(0, num);
 			break;
 		}
@@ -771,28 +772,28 @@ static const char *pa_scope(void *ctx, pci_bdf_t bdf)
 }
 
 const pcicap_backend_t pcii_backend_pciaccess = {
-	.struct_size = sizeof(pcicap_backend_t),
-	.abi_version = PCICAP_BACKEND_ABI_VERSION,
-	.name = "pciaccess",
-	.init = pa_init,
-	.fini = pa_fini,
-	.scan = pa_scan,
-	.generation = NULL, /* the set is enumerated once, at init */
-	.present = pa_present,
-	.cfg_read = pa_cfg_read,
-	.cfg_write = pa_cfg_write,
-	.bar_info = pa_bar_info,
-	.bar_read = pa_bar_read,
-	.bar_write = pa_bar_write,
-	.bar_map = pa_bar_map,
-	.bar_unmap = pa_bar_unmap,
-	/* Plain Linux userspace cannot own MSI vectors: PCI_ERR_IRQ_NOT_AVAIL. */
-	.irq_alloc = NULL,
-	.irq_free = NULL,
-	.irq_fd = NULL,
-	.msg_enable = NULL,
-	.msg_disable = NULL,
-	.reset = NULL,
-	.chassis_slot = pa_chassis_slot,
-	.scope = pa_scope,
+    .struct_size = sizeof(pcicap_backend_t),
+    .abi_version = PCICAP_BACKEND_ABI_VERSION,
+    .name = "pciaccess",
+    .init = pa_init,
+    .fini = pa_fini,
+    .scan = pa_scan,
+    .generation = NULL, /* the set is enumerated once, at init */
+    .present = pa_present,
+    .cfg_read = pa_cfg_read,
+    .cfg_write = pa_cfg_write,
+    .bar_info = pa_bar_info,
+    .bar_read = pa_bar_read,
+    .bar_write = pa_bar_write,
+    .bar_map = pa_bar_map,
+    .bar_unmap = pa_bar_unmap,
+    /* Plain Linux userspace cannot own MSI vectors: PCI_ERR_IRQ_NOT_AVAIL. */
+    .irq_alloc = NULL,
+    .irq_free = NULL,
+    .irq_fd = NULL,
+    .msg_enable = NULL,
+    .msg_disable = NULL,
+    .reset = NULL,
+    .chassis_slot = pa_chassis_slot,
+    .scope = pa_scope,
 };

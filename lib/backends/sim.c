@@ -45,23 +45,23 @@ enum { BK_NONE, BK_MEM32, BK_MEM64, BK_MEM64_HI, BK_IO };
 /* BAR memory: calloc() up to this size, anonymous mmap() above it (pages
  * only materialise when touched); never more than BAR_BACKING_MAX bytes are
  * backed (beyond: reads 0, writes dropped). */
-#define BAR_CALLOC_MAX (64u << 10)
+#define BAR_CALLOC_MAX  (64u << 10)
 #define BAR_BACKING_MAX (1ull << 30)
 
 /* Command register bits a driver can write: I/O, Memory, Bus Master,
  * Special Cycles, MWI, VGA snoop, Parity Error Response, SERR#, Fast
  * back-to-back, INTx Disable. */
-#define CMD_WMASK 0x077Fu
+#define CMD_WMASK  0x077Fu
 /* Status: Master Data Parity Error (8) and bits 15..11 are RW1C. */
 #define STATUS_W1C 0xF900u
 
-#define MSIX_MAX 2048u
+#define MSIX_MAX    2048u
 #define FLUSH_BATCH 32u
 
 struct sim_bar {
 	uint8_t kind;
 	bool prefetch;
-	bool mapped;      /* backing from mmap() */
+	bool mapped; /* backing from mmap() */
 	uint64_t size;
 	uint64_t backing; /* bytes of mem */
 	uint8_t *mem;
@@ -89,10 +89,10 @@ struct sim_dev {
 	struct sim_log *log;
 
 	struct sim_bar bar[6];
-	uint16_t rom_off;    /* 0x30 / 0x38, 0 = no ROM */
+	uint16_t rom_off; /* 0x30 / 0x38, 0 = no ROM */
 	uint32_t rom_size;
 	uint16_t msi_off, msix_off, pcie_off, pm_off;
-	uint8_t msi_mmc;     /* capable vectors: 1..32 */
+	uint8_t msi_mmc; /* capable vectors: 1..32 */
 	bool msi_64, msi_pvm;
 	uint16_t msix_n;
 	uint8_t msix_tbir, msix_pbir;
@@ -104,7 +104,7 @@ struct sim_dev {
 	uint32_t msix_npend; /* number of bits set in msix_pend */
 	uint64_t *msix_pend; /* internal pending flags (MSI-X), msix_n bits */
 
-	uint8_t *reset_img;  /* power-on image, reset_len bytes, rest zero */
+	uint8_t *reset_img; /* power-on image, reset_len bytes, rest zero */
 	uint_t reset_len;
 
 	uint8_t wmask[PCII_CFG_SIZE];
@@ -150,10 +150,19 @@ static struct irq_slot g_irq[PCII_SIM_IRQS_MAX];
 
 /* ---------------------------------------------------------------- helpers */
 
-static inline uint32_t rd16(const uint8_t *p) { return pcii_le_get(p, 2); }
-static inline uint32_t rd32(const uint8_t *p) { return pcii_le_get(p, 4); }
+static inline uint32_t rd16(const uint8_t *p)
+{
+	return pcii_le_get(p, 2);
+}
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return pcii_le_get(p, 4);
+}
 
-static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
 
 static uint64_t next_pow2(uint64_t v)
 {
@@ -163,7 +172,10 @@ static uint64_t next_pow2(uint64_t v)
 	return p;
 }
 
-static uint64_t low_bit(uint64_t v) { return v & (~v + 1); }
+static uint64_t low_bit(uint64_t v)
+{
+	return v & (~v + 1);
+}
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -176,7 +188,7 @@ static struct sim_dev *sim_find(pci_bdf_t bdf)
 	if (!m)
 		return NULL;
 	struct radix_leaf *l =
-		atomic_load_explicit(&m->leaf[(bdf >> 8) & 0xFFF], memory_order_acquire);
+	    atomic_load_explicit(&m->leaf[(bdf >> 8) & 0xFFF], memory_order_acquire);
 	if (!l)
 		return NULL;
 	return atomic_load_explicit(&l->dev[bdf & 0xFF], memory_order_acquire);
@@ -260,7 +272,11 @@ static bool bar_is_mem(const pcicap_sim_device_t *d, unsigned i)
 
 pci_err_t pcii_sim_check_desc(const pcicap_sim_device_t *d, const char **why)
 {
-#define BAD(msg) do { *why = (msg); return PCI_ERR_EINVAL; } while (0)
+#define BAD(msg)                                                                                   \
+	do {                                                                                       \
+		*why = (msg);                                                                      \
+		return PCI_ERR_EINVAL;                                                             \
+	} while (0)
 	if (d->hdr_type > 1)
 		BAD("header type must be 0 (endpoint) or 1 (bridge)");
 	if (d->ccode > 0xFFFFFF)
@@ -305,15 +321,18 @@ pci_err_t pcii_sim_check_desc(const pcicap_sim_device_t *d, const char **why)
 			if (b.addr + b.size < b.addr)
 				BAD("BAR address overflows");
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	switch (d->msi.vectors) {
-	case 0: case 1: case 2: case 4: case 8: case 16: case 32:
-		break;
-	default:
-		BAD("MSI vectors must be 1, 2, 4, 8, 16 or 32");
+	case 0:
+	case 1:
+	case 2:
+	case 4:
+	case 8:
+	case 16:
+	case 32: break;
+	default: BAD("MSI vectors must be 1, 2, 4, 8, 16 or 32");
 	}
 	if (d->msix.entries) {
 		uint64_t n = d->msix.entries;
@@ -340,7 +359,7 @@ pci_err_t pcii_sim_check_desc(const pcicap_sim_device_t *d, const char **why)
 
 /* Capability layout of a declarative device. */
 #define DESC_CAP_START 0x40u
-#define PCIE_CAP_LEN 0x3Cu
+#define PCIE_CAP_LEN   0x3Cu
 
 /* Build the power-on config image of @p d into @p cfg (zeroed, 4096 bytes). */
 static uint_t build_image(const pcicap_sim_device_t *d, uint8_t *cfg)
@@ -355,9 +374,7 @@ static uint_t build_image(const pcicap_sim_device_t *d, uint8_t *cfg)
 		const struct bar_desc b = desc_bar(d, i);
 		uint8_t *r = cfg + PCII_CFG_BAR0 + 4 * i;
 		switch (b.kind) {
-		case PCICAP_SIM_BAR_IO:
-			pcii_le_put(r, 4, (uint32_t)b.addr | 1u);
-			break;
+		case PCICAP_SIM_BAR_IO: pcii_le_put(r, 4, (uint32_t)b.addr | 1u); break;
 		case PCICAP_SIM_BAR_MEM32:
 			pcii_le_put(r, 4, (uint32_t)b.addr | (b.prefetch ? 8u : 0u));
 			break;
@@ -366,8 +383,7 @@ static uint_t build_image(const pcicap_sim_device_t *d, uint8_t *cfg)
 			pcii_le_put(r + 4, 4, b.addr >> 32);
 			i++;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	if (d->hdr_type == 0) {
@@ -386,10 +402,10 @@ static uint_t build_image(const pcicap_sim_device_t *d, uint8_t *cfg)
 		if (d->hdr_type && PCI_SLOT(d->chassis_slot))
 			caps |= 1u << 8; /* slot implemented */
 		pcii_le_put(c + 2, 2, caps);
-		pcii_le_put(c + 4, 4, d->flr ? (1u << 28) : 0u);     /* DevCap */
-		pcii_le_put(c + 8, 2, 0x2010);                        /* DevCtl: MRRS 512, RO */
-		pcii_le_put(c + 0x0C, 4, 0x11);                       /* LnkCap: 2.5GT/s x1 */
-		pcii_le_put(c + 0x12, 2, 0x11);                       /* LnkSta: 2.5GT/s x1 */
+		pcii_le_put(c + 4, 4, d->flr ? (1u << 28) : 0u); /* DevCap */
+		pcii_le_put(c + 8, 2, 0x2010);                   /* DevCtl: MRRS 512, RO */
+		pcii_le_put(c + 0x0C, 4, 0x11);                  /* LnkCap: 2.5GT/s x1 */
+		pcii_le_put(c + 0x12, 2, 0x11);                  /* LnkSta: 2.5GT/s x1 */
 		if (caps & (1u << 8))
 			pcii_le_put(c + 0x14, 4, (uint32_t)PCI_SLOT(d->chassis_slot) << 19);
 		*prev_next = (uint8_t)pos;
@@ -481,10 +497,19 @@ static unsigned walk_caps(const uint8_t *cfg, cap_ent_t *out, unsigned max)
 	return n;
 }
 
-static uint_t msi_data_off(const struct sim_dev *d) { return d->msi_off + (d->msi_64 ? 0xC : 0x8); }
-static uint_t msi_mask_off(const struct sim_dev *d) { return d->msi_off + (d->msi_64 ? 0x10 : 0xC); }
+static uint_t msi_data_off(const struct sim_dev *d)
+{
+	return d->msi_off + (d->msi_64 ? 0xC : 0x8);
+}
+static uint_t msi_mask_off(const struct sim_dev *d)
+{
+	return d->msi_off + (d->msi_64 ? 0x10 : 0xC);
+}
 
-static uint32_t msi_vec_mask(unsigned n) { return n >= 32 ? 0xFFFFFFFFu : (1u << n) - 1; }
+static uint32_t msi_vec_mask(unsigned n)
+{
+	return n >= 32 ? 0xFFFFFFFFu : (1u << n) - 1;
+}
 
 /* Masks of the capabilities found in the image. */
 static void setup_caps(struct sim_dev *d)
@@ -546,20 +571,20 @@ static void setup_caps(struct sim_dev *d)
 			d->pcie_off = (uint16_t)o;
 			unsigned ver = rd16(d->cfg + o + 2) & 0xF;
 			d->flr = rd32(d->cfg + o + 4) & (1u << 28);
-			set_wmask(d, o + 2, 2, 0);          /* PCIe capabilities */
-			set_wmask(d, o + 4, 4, 0);          /* DevCap */
-			set_wmask(d, o + 8, 2, 0x7FFF);     /* DevCtl; bit 15 = Initiate FLR */
-			set_wmask(d, o + 0x0A, 2, 0);       /* DevSta */
+			set_wmask(d, o + 2, 2, 0);      /* PCIe capabilities */
+			set_wmask(d, o + 4, 4, 0);      /* DevCap */
+			set_wmask(d, o + 8, 2, 0x7FFF); /* DevCtl; bit 15 = Initiate FLR */
+			set_wmask(d, o + 0x0A, 2, 0);   /* DevSta */
 			set_w1c(d, o + 0x0A, 2, 0x000F);
-			set_wmask(d, o + 0x0C, 4, 0);       /* LnkCap */
-			set_wmask(d, o + 0x10, 2, 0xFFFF);  /* LnkCtl */
-			set_wmask(d, o + 0x12, 2, 0);       /* LnkSta */
-			set_wmask(d, o + 0x14, 4, 0);       /* SltCap */
-			set_wmask(d, o + 0x18, 2, 0xFFFF);  /* SltCtl */
-			set_wmask(d, o + 0x1A, 2, 0);       /* SltSta */
-			set_wmask(d, o + 0x1C, 2, 0xFFFF);  /* RootCtl */
-			set_wmask(d, o + 0x1E, 2, 0);       /* RootCap */
-			set_wmask(d, o + 0x20, 4, 0);       /* RootSta */
+			set_wmask(d, o + 0x0C, 4, 0);      /* LnkCap */
+			set_wmask(d, o + 0x10, 2, 0xFFFF); /* LnkCtl */
+			set_wmask(d, o + 0x12, 2, 0);      /* LnkSta */
+			set_wmask(d, o + 0x14, 4, 0);      /* SltCap */
+			set_wmask(d, o + 0x18, 2, 0xFFFF); /* SltCtl */
+			set_wmask(d, o + 0x1A, 2, 0);      /* SltSta */
+			set_wmask(d, o + 0x1C, 2, 0xFFFF); /* RootCtl */
+			set_wmask(d, o + 0x1E, 2, 0);      /* RootCap */
+			set_wmask(d, o + 0x20, 4, 0);      /* RootSta */
 			if (ver >= 2 && o + PCIE_CAP_LEN <= PCII_CFG_SIZE) {
 				set_wmask(d, o + 0x24, 4, 0);      /* DevCap2 */
 				set_wmask(d, o + 0x28, 2, 0xFFFF); /* DevCtl2 */
@@ -573,8 +598,7 @@ static void setup_caps(struct sim_dev *d)
 			}
 			break;
 		}
-		default:
-			break; /* body stays plain RW */
+		default: break; /* body stays plain RW */
 		}
 	}
 	/* capability headers stay RO even where a broken list overlaps them
@@ -585,7 +609,8 @@ static void setup_caps(struct sim_dev *d)
 		bool seen[(PCII_CFG_SIZE_EXT - PCII_CFG_SIZE) / 4] = {false};
 		uint_t p = PCII_CFG_SIZE;
 		ext_set_ro(d, p);
-		while (p >= PCII_CFG_SIZE && p < PCII_CFG_SIZE_EXT && !seen[(p - PCII_CFG_SIZE) / 4]) {
+		while (p >= PCII_CFG_SIZE && p < PCII_CFG_SIZE_EXT &&
+		       !seen[(p - PCII_CFG_SIZE) / 4]) {
 			seen[(p - PCII_CFG_SIZE) / 4] = true;
 			uint32_t h = rd32(d->cfg + p);
 			if (h == 0 || h == 0xFFFFFFFF)
@@ -616,25 +641,20 @@ static void setup_header(struct sim_dev *d)
 			set_wmask(d, 0x28, 4, 0xFFFFFFFF), set_wmask(d, 0x2C, 4, 0xFFFFFFFF);
 		if ((d->cfg[0x1C] & 0xF) == 1)
 			set_wmask(d, 0x30, 4, 0xFFFFFFFF);
-		set_wmask(d, 0x3E, 2, 0x0FFF);     /* bridge control */
+		set_wmask(d, 0x3E, 2, 0x0FFF); /* bridge control */
 	}
 	for (unsigned i = 0; i < 6; i++) {
 		const struct sim_bar *b = &d->bar[i];
 		uint_t r = PCII_CFG_BAR0 + 4 * i;
 		uint64_t m = ~(b->size - 1);
 		switch (b->kind) {
-		case BK_IO:
-			set_wmask(d, r, 4, (uint32_t)m & ~3u);
-			break;
-		case BK_MEM32:
-			set_wmask(d, r, 4, (uint32_t)m & ~0xFu);
-			break;
+		case BK_IO: set_wmask(d, r, 4, (uint32_t)m & ~3u); break;
+		case BK_MEM32: set_wmask(d, r, 4, (uint32_t)m & ~0xFu); break;
 		case BK_MEM64:
 			set_wmask(d, r, 4, (uint32_t)m & ~0xFu);
 			set_wmask(d, r + 4, 4, (uint32_t)(m >> 32));
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	if (d->rom_off)
@@ -653,10 +673,11 @@ static void synth_bars(struct sim_dev *d)
 	if (d->msix_off) {
 		uint64_t n = d->msix_n;
 		if (d->msix_tbir < 6)
-			msix_end[d->msix_tbir] = PCII_MAX(msix_end[d->msix_tbir], d->msix_toff + 16 * n);
+			msix_end[d->msix_tbir] =
+			    PCII_MAX(msix_end[d->msix_tbir], d->msix_toff + 16 * n);
 		if (d->msix_pbir < 6)
 			msix_end[d->msix_pbir] =
-				PCII_MAX(msix_end[d->msix_pbir], d->msix_poff + 8 * ((n + 63) / 64));
+			    PCII_MAX(msix_end[d->msix_pbir], d->msix_poff + 8 * ((n + 63) / 64));
 	}
 	for (unsigned i = 0; i < nbars; i++) {
 		struct sim_bar *b = &d->bar[i];
@@ -757,7 +778,8 @@ static void msix_reset_table_locked(struct sim_dev *d)
 /* Power-on image of a raw device: the image with interrupt state quiesced. */
 static void sanitize_reset_image(const struct sim_dev *d, uint8_t *img)
 {
-	uint32_t cmd = rd16(img + PCII_CFG_CMD) & ~(uint32_t)(PCII_CMD_IO | PCII_CMD_MEM | PCII_CMD_MASTER);
+	uint32_t cmd =
+	    rd16(img + PCII_CFG_CMD) & ~(uint32_t)(PCII_CMD_IO | PCII_CMD_MEM | PCII_CMD_MASTER);
 	pcii_le_put(img + PCII_CFG_CMD, 2, cmd);
 	pcii_le_put(img + PCII_CFG_STATUS, 2, rd16(img + PCII_CFG_STATUS) & ~STATUS_W1C);
 	if (d->msi_off) {
@@ -868,7 +890,8 @@ typedef struct {
 
 static void irq_index_msg(uint_t i, bool addr64, uint64_t *addr, uint32_t *data)
 {
-	*addr = PCII_SIM_MSG_ADDR + ((uint64_t)(i >> 5) << 12) + (addr64 ? PCII_SIM_MSG_ADDR64_BIT : 0);
+	*addr =
+	    PCII_SIM_MSG_ADDR + ((uint64_t)(i >> 5) << 12) + (addr64 ? PCII_SIM_MSG_ADDR64_BIT : 0);
 	*data = PCII_SIM_MSG_DATA + (i & 0x1F);
 }
 
@@ -921,10 +944,22 @@ static void deliver(struct sim_dev *d, uint64_t addr, uint32_t data)
 	atomic_fetch_add_explicit(&d->n_stray, 1, memory_order_relaxed);
 }
 
-static bool bme(const struct sim_dev *d) { return d->cfg[PCII_CFG_CMD] & PCII_CMD_MASTER; }
-static bool msi_on(const struct sim_dev *d) { return d->msi_off && (d->cfg[d->msi_off + 2] & 1); }
-static bool msix_on(const struct sim_dev *d) { return d->msix_off && (d->cfg[d->msix_off + 3] & 0x80); }
-static bool msix_fmask(const struct sim_dev *d) { return d->cfg[d->msix_off + 3] & 0x40; }
+static bool bme(const struct sim_dev *d)
+{
+	return d->cfg[PCII_CFG_CMD] & PCII_CMD_MASTER;
+}
+static bool msi_on(const struct sim_dev *d)
+{
+	return d->msi_off && (d->cfg[d->msi_off + 2] & 1);
+}
+static bool msix_on(const struct sim_dev *d)
+{
+	return d->msix_off && (d->cfg[d->msix_off + 3] & 0x80);
+}
+static bool msix_fmask(const struct sim_dev *d)
+{
+	return d->cfg[d->msix_off + 3] & 0x40;
+}
 
 static bool msi_masked(const struct sim_dev *d, unsigned v)
 {
@@ -975,7 +1010,7 @@ static void msi_set_pending(struct sim_dev *d, unsigned v, bool on)
 		if (on)
 			*p |= (uint8_t)(1u << (v % 8));
 		else
-			*p &= (uint8_t)~(1u << (v % 8));
+			*p &= (uint8_t) ~(1u << (v % 8));
 	}
 }
 
@@ -995,7 +1030,7 @@ static void msix_set_pending(struct sim_dev *d, unsigned v, bool on)
 		if (on)
 			*p |= (uint8_t)(1u << (v % 8));
 		else
-			*p &= (uint8_t)~(1u << (v % 8));
+			*p &= (uint8_t) ~(1u << (v % 8));
 	}
 }
 
@@ -1173,7 +1208,8 @@ static pci_err_t op_cfg_write(void *ctx, pci_bdf_t bdf, uint_t off, const void *
 			uint8_t old = d->cfg[o];
 			if (o < PCII_CFG_SIZE) {
 				uint8_t wm = d->wmask[o], c = d->w1c[o];
-				d->cfg[o] = (uint8_t)((old & ~(wm | c)) | (v[i] & wm) | (old & c & ~v[i]));
+				d->cfg[o] =
+				    (uint8_t)((old & ~(wm | c)) | (v[i] & wm) | (old & c & ~v[i]));
 			} else if (!ext_is_ro(d, o)) {
 				d->cfg[o] = v[i];
 			}
@@ -1266,7 +1302,10 @@ static pci_err_t op_bar_write(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, c
 				continue; /* the PBA is read-only */
 			if (in_table && o >= d->msix_toff && o < d->msix_toff + 16ull * d->msix_n) {
 				unsigned byte = (unsigned)((o - d->msix_toff) % 16);
-				uint8_t wm = byte == 0 ? 0xFC : byte < 12 ? 0xFF : byte == 12 ? 0x01 : 0;
+				uint8_t wm = byte == 0    ? 0xFC
+					     : byte < 12  ? 0xFF
+					     : byte == 12 ? 0x01
+							  : 0;
 				b->mem[o] = (uint8_t)((b->mem[o] & ~wm) | (v[i] & wm));
 				ctrl_written |= byte == 12;
 				continue;
@@ -1326,8 +1365,7 @@ static pci_err_t op_bar_info(void *ctx, pci_bdf_t bdf, int bar, pci_ba_t *ba)
 			ba->attr = (pci_asAttr_e)attr;
 			break;
 		}
-		default:
-			break;
+		default: break;
 		}
 	}
 	pcii_spin_unlock(&d->lock);
@@ -1406,7 +1444,8 @@ static pci_err_t op_irq_alloc(void *ctx, pci_bdf_t bdf, uint_t n, uint_t flags,
 					k++;
 				if (k == n)
 					for (k = 0; k < n; k++)
-						out[got++].irq = (pci_irq_t)(PCII_SIM_IRQ_BASE + base + k);
+						out[got++].irq =
+						    (pci_irq_t)(PCII_SIM_IRQ_BASE + base + k);
 			}
 		} else {
 			for (uint_t i = 0; i < pool && got < n; i++)
@@ -1605,29 +1644,29 @@ static void op_fini(void *ctx)
 }
 
 const pcicap_backend_t pcii_backend_sim = {
-	.struct_size = sizeof(pcicap_backend_t),
-	.abi_version = PCICAP_BACKEND_ABI_VERSION,
-	.name = "sim",
-	.init = op_init,
-	.fini = op_fini,
-	.scan = op_scan,
-	.generation = op_generation,
-	.present = op_present,
-	.cfg_read = op_cfg_read,
-	.cfg_write = op_cfg_write,
-	.bar_info = op_bar_info,
-	.bar_read = op_bar_read,
-	.bar_write = op_bar_write,
-	.bar_map = op_bar_map,
-	.bar_unmap = op_bar_unmap,
-	.irq_alloc = op_irq_alloc,
-	.irq_free = op_irq_free,
-	.irq_fd = op_irq_fd,
-	.msg_enable = NULL, /* the library programs address/data itself */
-	.msg_disable = NULL,
-	.reset = op_reset,
-	.chassis_slot = op_chassis_slot,
-	.scope = op_scope,
+    .struct_size = sizeof(pcicap_backend_t),
+    .abi_version = PCICAP_BACKEND_ABI_VERSION,
+    .name = "sim",
+    .init = op_init,
+    .fini = op_fini,
+    .scan = op_scan,
+    .generation = op_generation,
+    .present = op_present,
+    .cfg_read = op_cfg_read,
+    .cfg_write = op_cfg_write,
+    .bar_info = op_bar_info,
+    .bar_read = op_bar_read,
+    .bar_write = op_bar_write,
+    .bar_map = op_bar_map,
+    .bar_unmap = op_bar_unmap,
+    .irq_alloc = op_irq_alloc,
+    .irq_free = op_irq_free,
+    .irq_fd = op_irq_fd,
+    .msg_enable = NULL, /* the library programs address/data itself */
+    .msg_disable = NULL,
+    .reset = op_reset,
+    .chassis_slot = op_chassis_slot,
+    .scope = op_scope,
 };
 
 /* --------------------------------------------------------- builder calls */
@@ -1693,9 +1732,10 @@ static pci_err_t commit_batch(pcii_sim_batch_t *b)
 		qsort(bdfs, b->n, sizeof(*bdfs), cmp_bdf);
 		for (size_t i = 1; i < b->n; i++) {
 			if (bdfs[i] == bdfs[i - 1]) {
-				pcii_log(PCICAP_LOG_ERROR, "sim: device %04x:%02x:%02x.%u given twice",
-					 PCICAP_BDF_DOMAIN(bdfs[i]), PCI_BUS(bdfs[i]), PCI_DEV(bdfs[i]),
-					 PCI_FUNC(bdfs[i]));
+				pcii_log(PCICAP_LOG_ERROR,
+					 "sim: device %04x:%02x:%02x.%u given twice",
+					 PCICAP_BDF_DOMAIN(bdfs[i]), PCI_BUS(bdfs[i]),
+					 PCI_DEV(bdfs[i]), PCI_FUNC(bdfs[i]));
 				err = PCI_ERR_EEXIST;
 				goto out;
 			}
@@ -1705,7 +1745,8 @@ static pci_err_t commit_batch(pcii_sim_batch_t *b)
 	pthread_mutex_lock(&g.mu);
 	for (size_t i = 0; i < b->n; i++) {
 		if (sim_find(b->items[i].bdf)) {
-			pcii_log(PCICAP_LOG_ERROR, "sim: %s: address already taken", b->items[i].where);
+			pcii_log(PCICAP_LOG_ERROR, "sim: %s: address already taken",
+				 b->items[i].where);
 			err = PCI_ERR_EEXIST;
 			goto unlock;
 		}

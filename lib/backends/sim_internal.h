@@ -22,11 +22,11 @@
 /** One device to add. */
 typedef struct {
 	pci_bdf_t bdf;
-	bool raw;                  /**< true: cfg/len; false: desc */
-	pcicap_sim_device_t desc;  /**< declarative device */
-	uint8_t *cfg;              /**< raw image (malloc()ed, owned by the batch) */
-	uint_t len;                /**< 256 or 4096 */
-	char where[160];           /**< "file:line" of its first line, for messages */
+	bool raw;                 /**< true: cfg/len; false: desc */
+	pcicap_sim_device_t desc; /**< declarative device */
+	uint8_t *cfg;             /**< raw image (malloc()ed, owned by the batch) */
+	uint_t len;               /**< 256 or 4096 */
+	char where[160];          /**< "file:line" of its first line, for messages */
 } pcii_sim_item_t;
 
 /** What one load produces. */
@@ -36,7 +36,7 @@ typedef struct {
 	bool have_irqs;
 	uint_t irqs;
 	bool have_scope;
-	char *scope;               /**< malloc()ed */
+	char *scope; /**< malloc()ed */
 } pcii_sim_batch_t;
 
 /* ---- sim_parse.c ---- */
@@ -65,11 +65,11 @@ bool pcii_sim_scope_ok(const char *s);
 pci_err_t pcii_sim_check_desc(const pcicap_sim_device_t *d, const char **why);
 
 /* IRQ numbering: IRQ = PCII_SIM_IRQ_BASE + pool index. */
-#define PCII_SIM_IRQ_BASE 256
-#define PCII_SIM_IRQS_DEFAULT 64u
-#define PCII_SIM_IRQS_MAX 65536u
-#define PCII_SIM_MSG_ADDR 0xFEE00000u
+#define PCII_SIM_IRQ_BASE       256
+#define PCII_SIM_IRQS_DEFAULT   64u
+#define PCII_SIM_IRQS_MAX       65536u
+#define PCII_SIM_MSG_ADDR       0xFEE00000u
 #define PCII_SIM_MSG_ADDR64_BIT (1ull << 32)
-#define PCII_SIM_MSG_DATA 0x4000u
+#define PCII_SIM_MSG_DATA       0x4000u
 
 #endif

@@ -20,7 +20,7 @@
 #include "internal.h"
 #include "sim_internal.h"
 
-#define DUMP_MAX_CFG 4096u
+#define DUMP_MAX_CFG    4096u
 #define TOPO_MAX_TOKENS 24
 
 /* ---------------------------------------------------------------- batch */
@@ -54,7 +54,8 @@ pci_err_t pcii_sim_read_file(const char *path, char **text)
 	*text = NULL;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		pci_err_t err = (errno == ENOENT || errno == ENOTDIR) ? PCI_ERR_ENOENT : PCI_ERR_EIO;
+		pci_err_t err =
+		    (errno == ENOENT || errno == ENOTDIR) ? PCI_ERR_ENOENT : PCI_ERR_EIO;
 		pcii_log(PCICAP_LOG_ERROR, "sim: cannot open %s: %s", path, strerror(errno));
 		return err;
 	}
@@ -203,10 +204,10 @@ static bool parse_bdf_at(const char **sp, pci_bdf_t *bdf)
 /* ------------------------------------------------------------------ dumps */
 
 typedef struct {
-	pcii_sim_item_t *it;   /* function being filled, NULL before the first header */
+	pcii_sim_item_t *it; /* function being filled, NULL before the first header */
 	bool any_data;
-	unsigned maxoff;       /* highest byte offset given + 1 */
-	unsigned line;         /* header line */
+	unsigned maxoff; /* highest byte offset given + 1 */
+	unsigned line;   /* header line */
 } dump_fn_t;
 
 static pci_err_t dump_finish(dump_fn_t *fn, const char *name)
@@ -243,7 +244,8 @@ static int dump_data_line(const char *s, dump_fn_t *fn, const char *name, unsign
 	hex_digits(&p, (unsigned)nhex, &off);
 	p++;
 	if (!fn->it) {
-		pcii_log(PCICAP_LOG_ERROR, "%s:%u: config bytes before any device header", name, lineno);
+		pcii_log(PCICAP_LOG_ERROR, "%s:%u: config bytes before any device header", name,
+			 lineno);
 		return -1;
 	}
 	unsigned count = 0;
@@ -292,8 +294,9 @@ pci_err_t pcii_sim_parse_dump_text(const char *text, const char *name, pcii_sim_
 		const char *p = s;
 		pci_bdf_t bdf;
 		if (!parse_bdf_at(&p, &bdf) || (*p && !isspace((unsigned char)*p))) {
-			pcii_log(PCICAP_LOG_ERROR, "%s:%u: neither a device header nor config bytes",
-				 name, li.lineno);
+			pcii_log(PCICAP_LOG_ERROR,
+				 "%s:%u: neither a device header nor config bytes", name,
+				 li.lineno);
 			return PCI_ERR_EIO;
 		}
 		if ((err = dump_finish(&fn, name)))
@@ -346,9 +349,12 @@ static bool parse_num(const char *s, bool sizes, uint64_t *v)
 	unsigned shift = 0;
 	if (sizes && *end) {
 		switch (*end) {
-		case 'k': case 'K': shift = 10; break;
-		case 'm': case 'M': shift = 20; break;
-		case 'g': case 'G': shift = 30; break;
+		case 'k':
+		case 'K': shift = 10; break;
+		case 'm':
+		case 'M': shift = 20; break;
+		case 'g':
+		case 'G': shift = 30; break;
 		default: return false;
 		}
 		end++;
@@ -423,7 +429,7 @@ bool pcii_sim_scope_ok(const char *s)
 
 /* State of the device block being parsed. */
 typedef struct {
-	int item;             /* index into the batch, -1 = none */
+	int item; /* index into the batch, -1 = none */
 	unsigned line;
 	bool bar_seen[6];
 	bool msi_seen, msix_seen;
@@ -527,8 +533,9 @@ static pci_err_t topo_bar(char **tok, int ntok, topo_pos_t pos, pcicap_sim_devic
 {
 	uint64_t idx, n;
 	if (ntok < 4 || !parse_num_max(tok[1], 5, &idx)) {
-		pcii_log(PCICAP_LOG_ERROR, "%s:%u: bar: expected 'bar <0-5> mem32|mem64|io size=<n>'",
-			 pos.name, pos.line);
+		pcii_log(PCICAP_LOG_ERROR,
+			 "%s:%u: bar: expected 'bar <0-5> mem32|mem64|io size=<n>'", pos.name,
+			 pos.line);
 		return PCI_ERR_EIO;
 	}
 	if (td->bar_seen[idx]) {
@@ -544,7 +551,8 @@ static pci_err_t topo_bar(char **tok, int ntok, topo_pos_t pos, pcicap_sim_devic
 	else if (strcmp(tok[2], "io") == 0)
 		d->bar[idx].kind = PCICAP_SIM_BAR_IO;
 	else {
-		pcii_log(PCICAP_LOG_ERROR, "%s:%u: bar: unknown kind '%s'", pos.name, pos.line, tok[2]);
+		pcii_log(PCICAP_LOG_ERROR, "%s:%u: bar: unknown kind '%s'", pos.name, pos.line,
+			 tok[2]);
 		return PCI_ERR_EIO;
 	}
 	bool have_size = false;
@@ -563,8 +571,8 @@ static pci_err_t topo_bar(char **tok, int ntok, topo_pos_t pos, pcicap_sim_devic
 			d->bar[idx].prefetch = true;
 		} else {
 		bad:
-			pcii_log(PCICAP_LOG_ERROR, "%s:%u: bar: bad attribute '%s'", pos.name, pos.line,
-				 tok[i]);
+			pcii_log(PCICAP_LOG_ERROR, "%s:%u: bar: bad attribute '%s'", pos.name,
+				 pos.line, tok[i]);
 			return PCI_ERR_EIO;
 		}
 	}
@@ -592,13 +600,14 @@ static pci_err_t topo_msi(char **tok, int ntok, topo_pos_t pos, pcicap_sim_devic
 			d->msi.maskable = true;
 		} else {
 		bad:
-			pcii_log(PCICAP_LOG_ERROR, "%s:%u: msi: bad attribute '%s'", pos.name, pos.line,
-				 tok[i]);
+			pcii_log(PCICAP_LOG_ERROR, "%s:%u: msi: bad attribute '%s'", pos.name,
+				 pos.line, tok[i]);
 			return PCI_ERR_EIO;
 		}
 	}
 	if (!have) {
-		pcii_log(PCICAP_LOG_ERROR, "%s:%u: msi: vectors=<n> is required", pos.name, pos.line);
+		pcii_log(PCICAP_LOG_ERROR, "%s:%u: msi: vectors=<n> is required", pos.name,
+			 pos.line);
 		return PCI_ERR_EIO;
 	}
 	return PCI_ERR_OK;
@@ -629,8 +638,8 @@ static pci_err_t topo_msix(char **tok, int ntok, topo_pos_t pos, pcicap_sim_devi
 			have_p = true;
 		} else {
 		bad:
-			pcii_log(PCICAP_LOG_ERROR, "%s:%u: msix: bad attribute '%s'", pos.name, pos.line,
-				 tok[i]);
+			pcii_log(PCICAP_LOG_ERROR, "%s:%u: msix: bad attribute '%s'", pos.name,
+				 pos.line, tok[i]);
 			return PCI_ERR_EIO;
 		}
 	}
@@ -702,9 +711,10 @@ static pci_err_t topo_line(char *s, topo_pos_t pos, const char *basedir, pcii_si
 	}
 	if (strcmp(kw, "scope") == 0) {
 		if (ntok != 2 || !pcii_sim_scope_ok(tok[1])) {
-			pcii_log(PCICAP_LOG_ERROR,
-				 "%s:%u: scope: expected one name of letters, digits, '.', '_', '-'",
-				 pos.name, pos.line);
+			pcii_log(
+			    PCICAP_LOG_ERROR,
+			    "%s:%u: scope: expected one name of letters, digits, '.', '_', '-'",
+			    pos.name, pos.line);
 			return PCI_ERR_EIO;
 		}
 		char *sc = strdup(tok[1]);
@@ -717,7 +727,8 @@ static pci_err_t topo_line(char *s, topo_pos_t pos, const char *basedir, pcii_si
 	}
 	if (strcmp(kw, "dump") == 0) {
 		if (ntok != 2) {
-			pcii_log(PCICAP_LOG_ERROR, "%s:%u: dump: expected one path", pos.name, pos.line);
+			pcii_log(PCICAP_LOG_ERROR, "%s:%u: dump: expected one path", pos.name,
+				 pos.line);
 			return PCI_ERR_EIO;
 		}
 		const char *path = tok[1];
@@ -732,8 +743,8 @@ static pci_err_t topo_line(char *s, topo_pos_t pos, const char *basedir, pcii_si
 		}
 		err = pcii_sim_parse_dump_file(path, b);
 		if (err)
-			pcii_log(PCICAP_LOG_ERROR, "%s:%u: dump %s failed: %s", pos.name, pos.line, path,
-				 pci_strerror(err));
+			pcii_log(PCICAP_LOG_ERROR, "%s:%u: dump %s failed: %s", pos.name, pos.line,
+				 path, pci_strerror(err));
 		free(full);
 		return err;
 	}

@@ -14,8 +14,8 @@
 #include "test_module.h"
 
 typedef struct {
-	uint_t nirq;      /* requested at the next enable */
-	uint_t held;      /* IRQs held while enabled */
+	uint_t nirq; /* requested at the next enable */
+	uint_t held; /* IRQs held while enabled */
 	pci_irq_t irqs[32];
 	uint8_t len;
 } state_t;
@@ -56,7 +56,8 @@ static pci_err_t bar_access(pci_cap_t cap, pci_devhdl_t hdl, int bar, uint64_t o
 	pci_err_t err = host ? host->check(cap, hdl, true, &ci) : PCI_ERR_EINVAL;
 	if (err != PCI_ERR_OK)
 		return err;
-	return write ? host->bar_wr(ci, bar, off, width, *val) : host->bar_rd(ci, bar, off, width, val);
+	return write ? host->bar_wr(ci, bar, off, width, *val)
+		     : host->bar_rd(ci, bar, off, width, val);
 }
 
 static pci_err_t bar_size(pci_cap_t cap, pci_devhdl_t hdl, int bar, uint64_t *size)
@@ -192,23 +193,25 @@ static pci_err_t quiesce(pcicap_capinst_t *ci)
 #else
 #define TESTMOD_QUIESCE_OP NULL
 #endif
-#define TESTMOD_FIELDS                                                                   \
-	.capid = TESTMOD_CAPID, .flags = TESTMOD_FLAGS, .name = "testmod",               \
-	.api_version = TESTMOD_API_VERSION, .api = &api, .state_size = sizeof(state_t), \
-	.cap_priv_size = 8, .attach = attach, .read = read_cap, .enable = enable,       \
+#define TESTMOD_FIELDS                                                                             \
+	.capid = TESTMOD_CAPID, .flags = TESTMOD_FLAGS, .name = "testmod",                         \
+	.api_version = TESTMOD_API_VERSION, .api = &api, .state_size = sizeof(state_t),            \
+	.cap_priv_size = 8, .attach = attach, .read = read_cap, .enable = enable,                  \
 	.disable = disable, .quiesce = TESTMOD_QUIESCE_OP, .forget = forget
 
 #if defined(TESTMOD_NO_ENTRY)
 /* exports a differently named table: the loader must not find it */
 __attribute__((visibility("default"))) extern const pcicap_cap_module_t not_the_entry;
-__attribute__((visibility("default"))) const pcicap_cap_module_t not_the_entry = {
-	.struct_size = sizeof(pcicap_cap_module_t), .abi_version = PCICAP_MODULE_ABI_VERSION,
-	TESTMOD_FIELDS};
+__attribute__((visibility("default")))
+const pcicap_cap_module_t not_the_entry = {.struct_size = sizeof(pcicap_cap_module_t),
+					   .abi_version = PCICAP_MODULE_ABI_VERSION,
+					   TESTMOD_FIELDS};
 #elif defined(TESTMOD_BAD_ABI)
 __attribute__((visibility("default"))) extern const pcicap_cap_module_t pcicap_cap_module_entry;
-__attribute__((visibility("default"))) const pcicap_cap_module_t pcicap_cap_module_entry = {
-	.struct_size = sizeof(pcicap_cap_module_t), .abi_version = PCICAP_MODULE_ABI_VERSION + 98,
-	TESTMOD_FIELDS};
+__attribute__((visibility("default")))
+const pcicap_cap_module_t pcicap_cap_module_entry = {.struct_size = sizeof(pcicap_cap_module_t),
+						     .abi_version = PCICAP_MODULE_ABI_VERSION + 98,
+						     TESTMOD_FIELDS};
 #else
 PCICAP_MODULE_REGISTER(TESTMOD_FIELDS);
 #endif

@@ -13,8 +13,8 @@ typedef struct {
 	/* IRQs to allocate at the next enable */
 	pci_err_t (*set_nirq)(pci_cap_t cap, pci_devhdl_t hdl, uint_t nirq);
 	/* BAR memory through the core's services (host->bar_rd / bar_wr) */
-	pci_err_t (*bar_access)(pci_cap_t cap, pci_devhdl_t hdl, int bar, uint64_t off, uint_t width,
-				uint64_t *val, bool write);
+	pci_err_t (*bar_access)(pci_cap_t cap, pci_devhdl_t hdl, int bar, uint64_t off,
+				uint_t width, uint64_t *val, bool write);
 	/* host->bar_info: a BAR's size */
 	pci_err_t (*bar_size)(pci_cap_t cap, pci_devhdl_t hdl, int bar, uint64_t *size);
 	/* host->bar_map: a live read-only view */
@@ -24,10 +24,10 @@ typedef struct {
 	uint_t (*probe)(pci_cap_t cap, pci_devhdl_t hdl, pci_capid_t other);
 } testmod_api_t;
 
-#define TESTMOD_PROBE_PROGRAMS_MSGS 1u   /* host->backend_programs_msgs() */
-#define TESTMOD_PROBE_OTHER_ENABLED 2u   /* host->cap_enabled(other) */
-#define TESTMOD_PROBE_MSG_ENOTSUP 4u     /* host->msg_enable/disable answer ENOTSUP */
-#define TESTMOD_PROBE_PRESENT 8u         /* host->present() is OK */
+#define TESTMOD_PROBE_PROGRAMS_MSGS 1u /* host->backend_programs_msgs() */
+#define TESTMOD_PROBE_OTHER_ENABLED 2u /* host->cap_enabled(other) */
+#define TESTMOD_PROBE_MSG_ENOTSUP   4u /* host->msg_enable/disable answer ENOTSUP */
+#define TESTMOD_PROBE_PRESENT       8u /* host->present() is OK */
 
 /* Marker byte the module writes at cap+3 on enable (and clears on disable). */
 #define TESTMOD_ENABLED_MARK 0xE1
