@@ -348,7 +348,11 @@ static pcii_cap_t *cap_lookup(pci_cap_t cap)
 	if (!e)
 		return NULL;
 	pcii_cap_t *pc = (pcii_cap_t *)(uintptr_t)cap;
-	if (pc->magic != CAP_MAGIC || pc->cookie != atomic_load(&e->cookie))
+	/* An object the caller has free()d may still be registered: malloc's
+	 * free lists overwrite the first 16 bytes, which are never 0 in
+	 * `reserved` and never this module's table in api_p for a live one. */
+	if (pc->magic != CAP_MAGIC || pc->cookie != atomic_load(&e->cookie) || pc->pub.reserved != 0 ||
+	    pc->pub.api_p != (const void *)pc->mod->api)
 		return NULL;
 	return pc;
 }
@@ -384,6 +388,13 @@ static pci_err_t inst_get(pcii_dev_t *dev, const pcii_capent_t *e, const pcicap_
 {
 	pcii_capinst_t *ci = pcii_inst_find(dev, e->off);
 	if (ci) {
+		if (ci->mod != mod) {
+			/* PCI_CAP_MODULE_DIR changed: the device's capability is
+			 * already served by another module */
+			pcii_log(PCICAP_LOG_ERROR, "capability at 0x%x is served by module %s already",
+				 e->off, ci->mod->name ? ci->mod->name : "?");
+			return PCI_ERR_MOD_COMPAT;
+		}
 		*out = ci;
 		return PCI_ERR_OK;
 	}
@@ -523,29 +534,37 @@ PCICAP_EXPORT pci_err_t pci_device_read_cap(pci_bdf_t bdf, pci_cap_t *capp, uint
 	err = inst_get(dev, e, mod, &ci);
 	if (err != PCI_ERR_OK)
 		goto out;
-	pc = calloc(1, sizeof(*pc) + mod->cap_priv_size);
-	if (!pc) {
-		err = PCI_ERR_ENOMEM;
-		goto out;
+	if (old && old->mod == mod) {
+		/* re-read in place: copies of the pointer stay valid */
+		pc = old;
+		old = NULL;
+		memset(pc->priv, 0, pc->priv_size);
+	} else {
+		pc = calloc(1, sizeof(*pc) + mod->cap_priv_size);
+		if (!pc) {
+			err = PCI_ERR_ENOMEM;
+			goto out;
+		}
+		pc->magic = CAP_MAGIC;
+		cookie_counter = cookie_counter * 6364136223846793005ULL + 1442695040888963407ULL;
+		pc->cookie = cookie_counter;
+		pc->mod = mod;
+		pc->priv_size = mod->cap_priv_size;
+		err = reg_insert((uintptr_t)pc, pc->cookie);
+		if (err != PCI_ERR_OK) {
+			free(pc);
+			pc = NULL;
+			goto out;
+		}
 	}
 	pc->pub.api_version = mod->api_version;
+	pc->pub.reserved = 0;
 	pc->pub.api_p = (void *)(uintptr_t)mod->api;
-	pc->magic = CAP_MAGIC;
-	cookie_counter = cookie_counter * 6364136223846793005ULL + 1442695040888963407ULL;
-	pc->cookie = cookie_counter;
 	pc->dev_uid = dev->uid;
 	pc->bdf = dev->bdf;
 	pc->idx = idx;
 	pc->offset = e->off;
 	pc->capid = (pci_capid_t)e->id;
-	pc->mod = mod;
-	pc->priv_size = mod->cap_priv_size;
-	err = reg_insert((uintptr_t)pc, pc->cookie);
-	if (err != PCI_ERR_OK) {
-		free(pc);
-		pc = NULL;
-		goto out;
-	}
 	if (mod->read) {
 		err = mod->read(&ci->pub, &pc->pub);
 		if (err != PCI_ERR_OK) {
@@ -823,8 +842,8 @@ static pci_err_t host_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pci
 		err = PCI_ERR_EINVAL;
 		goto out;
 	}
-	pcii_dev_t *dev = h->dev;
-	if (!dev || dev->gone) {
+	pcii_dev_t *dev = __atomic_load_n(&h->dev, __ATOMIC_ACQUIRE);
+	if (!dev || __atomic_load_n(&dev->gone, __ATOMIC_ACQUIRE)) {
 		err = PCI_ERR_ENODEV;
 		goto out;
 	}
@@ -846,6 +865,25 @@ static pci_err_t host_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pci
 out:
 	pcii_isr_exit();
 	return err;
+}
+
+static pcicap_capinst_t *host_cap_inst(pci_cap_t cap)
+{
+	pcii_isr_enter();
+	pcicap_capinst_t *res = NULL;
+	pcii_cap_t *pc = cap_lookup(cap);
+	if (pc) {
+		/* the device the object was read from, if it is still the same one */
+		pthread_mutex_lock(&pcii_core_lock);
+		pcii_dev_t *dev = pcii_dev_find(pc->bdf);
+		if (dev && dev->uid == pc->dev_uid) {
+			pcii_capinst_t *ci = pcii_inst_find(dev, pc->offset);
+			res = ci ? &ci->pub : NULL;
+		}
+		pthread_mutex_unlock(&pcii_core_lock);
+	}
+	pcii_isr_exit();
+	return res;
 }
 
 static void *host_cap_priv(pci_cap_t cap)
@@ -877,4 +915,5 @@ const pcicap_host_t pcii_host = {
     .log = host_log,
     .check = host_check,
     .cap_priv = host_cap_priv,
+    .cap_inst = host_cap_inst,
 };

@@ -157,9 +157,12 @@ pci_err_t pcii_bar_info(pcii_dev_t *dev, int bar, pci_ba_t *ba);
 
 /* ---- ISR-path quiescence ---- */
 extern _Atomic int pcii_isr_active;
+/* Readers: seq_cst, so that a freeing thread that has unpublished a record
+ * (release) and then sees no reader in flight cannot race with a reader
+ * that loaded the record before the count went up (store-buffer pattern). */
 static inline void pcii_isr_enter(void)
 {
-	atomic_fetch_add_explicit(&pcii_isr_active, 1, memory_order_acquire);
+	atomic_fetch_add_explicit(&pcii_isr_active, 1, memory_order_seq_cst);
 }
 static inline void pcii_isr_exit(void)
 {

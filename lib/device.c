@@ -35,7 +35,8 @@ static struct {
 
 void pcii_isr_quiesce(void)
 {
-	while (atomic_load_explicit(&pcii_isr_active, memory_order_acquire) != 0)
+	atomic_thread_fence(memory_order_seq_cst);
+	while (atomic_load_explicit(&pcii_isr_active, memory_order_seq_cst) != 0)
 		sched_yield();
 }
 
@@ -219,7 +220,7 @@ static void dev_identify(pcii_dev_t *d)
 /* Bury a record that vanished: keep it while handles refer to it. */
 static void dev_retire(pcii_dev_t *d)
 {
-	d->gone = true;
+	__atomic_store_n(&d->gone, true, __ATOMIC_RELEASE);
 	pcii_caps_forget(d);
 	pcii_irqs_clear(d);
 	if (d->nhandles == 0) {
@@ -522,7 +523,7 @@ PCICAP_EXPORT pci_err_t pci_device_detach(pci_devhdl_t hv)
 		dev->nowners--;
 	if (dev->nowners == 0 && !gone)
 		pcii_irqs_clear(dev);
-	h->dev = NULL;
+	__atomic_store_n(&h->dev, NULL, __ATOMIC_RELEASE);
 	proc_handles--;
 	pci_err_t err = PCI_ERR_OK;
 	if (gone) {

@@ -91,11 +91,19 @@ struct pcicap_host {
 	/** Check a (hdl, cap) pair handed to a module call: the handle is live,
 	 *  attached to the capability's device, and (when @p need_owner) an
 	 *  owner. Yields the instance. ISR-safe. PCI_ERR_EINVAL (bad handle or
-	 *  cap, other device), PCI_ERR_NOT_OWNER, PCI_ERR_ENODEV. */
+	 *  cap, other device), PCI_ERR_NOT_OWNER, PCI_ERR_ENODEV.
+	 *  The instance stays valid for the rest of the module call: the core's
+	 *  cap_* dispatchers keep the library's ISR section open around every
+	 *  call into a module, so no record is freed under it. A module must not
+	 *  keep instance pointers beyond the call (nor in a pci_cap_t). */
 	pci_err_t (*check)(pci_cap_t cap, pci_devhdl_t hdl, bool need_owner, pcicap_capinst_t **ci);
 	/** The module's private bytes in a pci_cap_t (cap_priv_size of them),
 	 *  NULL for a cap that is not a valid object of this module. */
 	void *(*cap_priv)(pci_cap_t cap);
+	/** The instance a pci_cap_t was read from, for calls that take no handle
+	 *  (get_nirq); NULL when the object is not valid or its device is gone.
+	 *  Takes the core's lock: not for the _isr calls (use check()). */
+	pcicap_capinst_t *(*cap_inst)(pci_cap_t cap);
 };
 
 /** Module flags. */

@@ -31,8 +31,13 @@ static uint_t get_len(pci_cap_t cap)
 {
 	if (!host)
 		return 0;
+	/* the length, as read into the object (cap_priv) and as the device's
+	 * instance holds it (cap_inst): they must agree */
 	const uint8_t *priv = host->cap_priv(cap);
-	return priv ? priv[0] : 0;
+	pcicap_capinst_t *ci = host->cap_inst(cap);
+	if (!priv || !ci)
+		return 0;
+	return priv[0] == ((state_t *)ci->state)->len ? priv[0] : 0xFFFF;
 }
 
 static pci_err_t set_nirq(pci_cap_t cap, pci_devhdl_t hdl, uint_t nirq)
