@@ -466,14 +466,52 @@ void pcii_caps_release_handle(pcii_dev_t *dev, pcii_hdl_t *h)
 				 ci->mod->name, pci_strerror(err));
 			if (ci->mod->forget)
 				ci->mod->forget(&ci->pub);
+			/* its IRQs went back to the pool: report none, and clear
+			 * what the device may still have live at the next owner */
+			pcii_irqs_clear(dev);
+			dev->needs_quiesce = true;
 		}
 		ci->enabled = false;
 		ci->enabled_by = 0;
 	}
 }
 
-/* Capability IDs whose state a previous user may have left live. */
-static const pci_capid_t quiesce_capids[] = {PCII_CAPID_MSI, PCII_CAPID_MSIX};
+/* MSI: clear the enable bit. */
+static pci_err_t quiesce_msi(pcii_dev_t *dev, uint_t off)
+{
+	uint32_t ctrl;
+	pci_err_t err = pcii_cfg_read(dev, off + 2, 2, &ctrl);
+	if (err == PCI_ERR_OK && (ctrl & 0x0001))
+		err = pcii_cfg_write(dev, off + 2, 2, ctrl & ~0x0001u);
+	return err;
+}
+
+/* MSI-X: function mask on while every table entry is masked, then enable
+ * and function mask off. */
+static pci_err_t quiesce_msix(pcii_dev_t *dev, uint_t off)
+{
+	uint32_t ctrl, table;
+	pci_err_t err = pcii_cfg_read(dev, off + 2, 2, &ctrl);
+	if (err == PCI_ERR_OK)
+		err = pcii_cfg_read(dev, off + 4, 4, &table);
+	if (err == PCI_ERR_OK && (ctrl & 0xC000) != 0x4000)
+		err = pcii_cfg_write(dev, off + 2, 2, (ctrl | 0x4000) & ~0x8000u);
+	uint_t bir = table & 7, n = (ctrl & 0x7FF) + 1;
+	if (err == PCI_ERR_OK && bir <= 5 && pcii_be->bar_read && pcii_be->bar_write) {
+		for (uint_t i = 0; i < n && err == PCI_ERR_OK; i++) {
+			uint64_t vc_off = (uint64_t)(table & ~7u) + 16u * i + 12;
+			uint8_t b[4];
+			err = pcii_be->bar_read(pcii_be_ctx, dev->bdf, (int)bir, vc_off, b, 4);
+			if (err == PCI_ERR_OK && !(b[0] & 1)) {
+				b[0] |= 1;
+				err = pcii_be->bar_write(pcii_be_ctx, dev->bdf, (int)bir, vc_off, b, 4);
+			}
+		}
+	}
+	if (err == PCI_ERR_OK)
+		err = pcii_cfg_write(dev, off + 2, 2, ctrl & ~0xC000u);
+	return err;
+}
 
 void pcii_caps_quiesce(pcii_dev_t *dev)
 {
@@ -482,25 +520,30 @@ void pcii_caps_quiesce(pcii_dev_t *dev)
 	pci_err_t err = pcii_caps_walk(dev);
 	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
 		return;
+	bool clean = true;
 	for (uint_t i = 0; i < dev->caps.n; i++) {
 		const pcii_capent_t *e = &dev->caps.e[i];
-		bool wanted = false;
-		for (size_t q = 0; q < PCII_ARRAY_SIZE(quiesce_capids); q++)
-			wanted |= e->id == quiesce_capids[q];
-		if (!wanted)
+		if (e->id == PCII_CAPID_MSI)
+			err = quiesce_msi(dev, e->off);
+		else if (e->id == PCII_CAPID_MSIX)
+			err = quiesce_msix(dev, e->off);
+		else
 			continue;
-		const pcicap_cap_module_t *mod;
-		pcii_capinst_t *ci = NULL;
-		if (pcii_module_get((pci_capid_t)e->id, dev->vid, dev->did, &mod) != PCI_ERR_OK ||
-		    !mod->quiesce || inst_get(dev, e, mod, &ci) != PCI_ERR_OK)
-			continue;
-		err = mod->quiesce(&ci->pub);
 		/* a device the backend will not write (a host device bound to a
 		 * kernel driver) is skipped: enabling will be refused as well */
-		if (err != PCI_ERR_OK)
+		if (err != PCI_ERR_OK) {
+			clean = false;
 			pcii_log(err == PCI_ERR_CFG_ACCESS ? PCICAP_LOG_DEBUG : PCICAP_LOG_WARN,
-				 "module %s: quiesce skipped: %s", mod->name, pci_strerror(err));
+				 "quiesce of capability 0x%02x at 0x%x skipped: %s", e->id, e->off,
+				 pci_strerror(err));
+		}
 	}
+	/* modules already serving the device reset their own view */
+	for (pcii_capinst_t *ci = dev->insts; ci; ci = ci->next)
+		if (ci->mod->quiesce)
+			ci->mod->quiesce(&ci->pub);
+	if (clean)
+		dev->needs_quiesce = false;
 }
 
 /* ------------------------------------------------------------------ API */

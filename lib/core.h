@@ -76,6 +76,14 @@ struct pcii_dev {
 	/* attachments in this process */
 	uint_t nhandles, nowners;
 	pcii_localown_t local;
+	/* BAR size masks found by sizing through config space (a backend
+	 * without bar_info): index (reg - 0x10) / 4 for BARs, 6 for the ROM */
+	uint32_t bar_mask[7];
+	uint8_t bar_masked; /* bit i: bar_mask[i] is known */
+	/* identity read successfully (a device held off at scan is retried) */
+	bool identified;
+	/* a disable failed and left MSI/MSI-X state behind: quiesce again */
+	bool needs_quiesce;
 	/* IRQs reported by pci_device_read_irq(), in slot order */
 	pci_irq_t *irqs;
 	uint_t nirqs;

@@ -483,8 +483,9 @@ PCICAP_EXPORT pci_devhdl_t pci_device_attach(pci_bdf_t bdf, pci_attachFlags_t fl
 	err = pcii_own_acquire(dev, h, flags);
 	if (err != PCI_ERR_OK)
 		goto out;
-	/* quiesce only for the first owner anywhere: never under a live one */
-	bool first_owner = h->owner && !pcii_own_others(dev, h);
+	/* quiesce for the first owner anywhere, never under a live one (but
+	 * always after a failed disable left state behind) */
+	bool first_owner = h->owner && (!pcii_own_others(dev, h) || dev->needs_quiesce);
 	dev->nhandles++;
 	if (h->owner)
 		dev->nowners++;

@@ -119,8 +119,8 @@ static uint_t log2_u64(uint64_t v)
 
 /* Size a BAR through config space: memory/I/O decode off, all ones
  * written, read back, original restored. */
-static pci_err_t size_bar(pcii_dev_t *dev, uint_t reg, uint32_t ones, uint32_t *orig,
-			  uint32_t *mask)
+static pci_err_t size_bar_now(pcii_dev_t *dev, uint_t reg, uint32_t ones, uint32_t *orig,
+			      uint32_t *mask)
 {
 	uint32_t cmd;
 	pci_err_t err = pcii_cfg_read(dev, PCII_CFG_CMD, 2, &cmd);
@@ -138,6 +138,24 @@ static pci_err_t size_bar(pcii_dev_t *dev, uint_t reg, uint32_t ones, uint32_t *
 	pci_err_t e3 = pcii_cfg_write(dev, reg, 4, *orig);
 	pci_err_t e4 = pcii_cfg_write(dev, PCII_CFG_CMD, 2, cmd);
 	return e1 != PCI_ERR_OK ? e1 : e2 != PCI_ERR_OK ? e2 : e3 != PCI_ERR_OK ? e3 : e4;
+}
+
+/* The same, once per BAR: the mask is kept, so a live device's decoding is
+ * switched off at the first query only. */
+static pci_err_t size_bar(pcii_dev_t *dev, uint_t reg, uint32_t ones, uint32_t *orig,
+			  uint32_t *mask)
+{
+	uint_t slot = reg == rom_reg(dev) ? 6 : (reg - PCII_CFG_BAR0) / 4;
+	if (dev->bar_masked & (1u << slot)) {
+		*mask = dev->bar_mask[slot];
+		return pcii_cfg_read(dev, reg, 4, orig);
+	}
+	pci_err_t err = size_bar_now(dev, reg, ones, orig, mask);
+	if (err == PCI_ERR_OK) {
+		dev->bar_mask[slot] = *mask;
+		dev->bar_masked |= (uint8_t)(1u << slot);
+	}
+	return err;
 }
 
 static pci_err_t bar_info_cfg(pcii_dev_t *dev, int bar, pci_ba_t *ba)

@@ -498,6 +498,97 @@ static void test_quiesce_on_first_owner(void **state)
 	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
 }
 
+static int quiesce_without_modules(void)
+{
+	/* no module at all: the core quiesces by itself */
+	setenv("PCI_CAP_MODULE_DIR", "/nonexistent-pcicap-dir", 1);
+	if (pcicap_sim_add_dump(tu_fixture("dumps/intel-ich10-ahci.txt")) != PCI_ERR_OK)
+		return 1;
+	uint8_t ctrl;
+	pci_err_t err;
+	pci_devhdl_t h = pci_device_attach(ICH10, pci_attachFlags_OWNER, &err);
+	if (!h || pcicap_sim_peek_cfg(ICH10, 0x82, &ctrl, 1) != PCI_ERR_OK || (ctrl & 1))
+		return 2;
+	return pci_device_detach(h) == PCI_ERR_OK ? 0 : 3;
+}
+
+static void test_quiesce_msix_and_modules(void **state)
+{
+	(void)state;
+	assert_int_equal(tu_in_child(quiesce_without_modules), 0);
+	pcicap_sim_device_t d;
+	pcicap_sim_device_init(&d);
+	d.msi.vectors = 1;
+	d.bar[2].kind = PCICAP_SIM_BAR_MEM32;
+	d.bar[2].size = 0x1000;
+	d.msix.entries = 3;
+	d.msix.table_bir = 2;
+	d.msix.table_off = 0;
+	d.msix.pba_bir = 2;
+	d.msix.pba_off = 0x800;
+	pci_bdf_t bdf = tu_add(PCI_BDF(2, 0, 0), &d);
+	uint_t msix;
+	assert_int_equal(pcicap_device_cap_offset(bdf, (uint_t)pci_device_find_capid(bdf, 0x11), &msix),
+			 PCI_ERR_OK);
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)pci_device_find_capid(bdf, 0x05)),
+			 PCI_ERR_OK);
+	/* an earlier user left MSI-X enabled with entry 1 unmasked */
+	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
+	assert_int_equal(api(cap)->quiesced(cap), 1);
+	uint64_t v = 0;
+	assert_int_equal(api(cap)->bar_access(cap, h, 2, 16 + 12, 4, &v, true), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_wr16(h, msix + 2, 0x8002, NULL), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	/* the next first owner finds it quiet */
+	h = attach(bdf, pci_attachFlags_OWNER);
+	uint8_t ctrl[2];
+	assert_int_equal(pcicap_sim_peek_cfg(bdf, msix + 2, ctrl, 2), PCI_ERR_OK);
+	assert_int_equal(ctrl[1] & 0xC0, 0); /* enable and function mask off */
+	for (int i = 0; i < 3; i++) {
+		uint32_t vc;
+		assert_int_equal(pcicap_sim_peek_bar(bdf, 2, 16u * i + 12, &vc, 4), PCI_ERR_OK);
+		assert_int_equal(vc & 1, 1); /* every entry masked */
+	}
+	assert_int_equal(api(cap)->quiesced(cap), 2); /* the loaded module was told */
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+}
+
+static void test_failed_disable_at_detach(void **state)
+{
+	(void)state;
+	load_all();
+	pci_bdf_t bdf = VIRTIO_GENERIC;
+	pci_cap_t cap = NULL;
+	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
+	pci_devhdl_t h1 = attach(bdf, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t h2 = attach(bdf, pci_attachFlags_MULTI_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
+	/* MSI-X (at 0x98) live, as a driver would have it */
+	assert_int_equal(pci_device_cfg_wr16(h2, 0x9a, 0x8001, NULL), PCI_ERR_OK);
+	pci_devhdl_t h4 = attach(bdf, pci_attachFlags_MULTI_OWNER);
+	assert_int_equal(tu_peek8(bdf, 0x9b) & 0x80, 0x80); /* joining owners do not quiesce */
+	assert_int_equal(pci_device_detach(h4), PCI_ERR_OK);
+	assert_int_equal(api(cap)->set_nirq(cap, h1, 2), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(h1, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_OK);
+	int_t n = 0;
+	assert_int_equal(pci_device_read_irq(h2, &n, NULL), PCI_ERR_OK);
+	assert_int_equal(n, 2);
+	/* the device faults during the disable that detach does */
+	assert_int_equal(pcicap_sim_fail_access(bdf, 1, PCI_ERR_EIO), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h1), PCI_ERR_OK);
+	/* the IRQs went back to the pool: nobody reports them any more */
+	assert_int_equal(pci_device_read_irq(h2, &n, NULL), PCI_ERR_OK);
+	assert_int_equal(n, 0);
+	assert_false(pci_device_cfg_cap_isenabled(h2, cap));
+	/* and the next owner quiesces although another owner is attached */
+	pci_devhdl_t h3 = attach(bdf, pci_attachFlags_MULTI_OWNER);
+	assert_int_equal(tu_peek8(bdf, 0x9b) & 0x80, 0);
+	assert_int_equal(pci_device_detach(h3), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h2), PCI_ERR_OK);
+	free(cap);
+}
+
 static void test_cap_of_vanished_device(void **state)
 {
 	(void)state;
@@ -529,6 +620,8 @@ int main(void)
 	    TU_TEST(test_host_services),
 	    TU_TEST(test_always_enabled),
 	    TU_TEST(test_quiesce_on_first_owner),
+	    TU_TEST(test_quiesce_msix_and_modules),
+	    TU_TEST(test_failed_disable_at_detach),
 	    TU_TEST(test_cap_of_vanished_device),
 	};
 	return TU_RUN(tests);

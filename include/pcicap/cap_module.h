@@ -142,8 +142,10 @@ typedef struct pcicap_cap_module {
 	 *  NULL and pci_reqType_e_UNSPECIFIED; if it fails then, forget() follows. */
 	pci_err_t (*disable)(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req,
 			     pci_cap_t cap);
-	/** Optional. Clear state left by earlier users when a process first
-	 *  becomes the device's owner (called for MSI and MSI-X). */
+	/** Optional. The core has just quiesced the device (a process became
+	 *  its first owner: MSI and MSI-X enable bits cleared, MSI-X entries
+	 *  masked, as the Linux PCI core does at enumeration); called for the
+	 *  modules already serving the device, to reset their view of it. */
 	pci_err_t (*quiesce)(pcicap_capinst_t *ci);
 	/** Optional. The device was reset or removed, or a disable at detach
 	 *  failed: drop enable state and release what the module holds (IRQs,

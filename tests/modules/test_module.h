@@ -22,6 +22,8 @@ typedef struct {
 			      const volatile void **p);
 	/* the other services, as TESTMOD_PROBE_* bits */
 	uint_t (*probe)(pci_cap_t cap, pci_devhdl_t hdl, pci_capid_t other);
+	/* how often the core called the module's quiesce() */
+	uint_t (*quiesced)(pci_cap_t cap);
 } testmod_api_t;
 
 #define TESTMOD_PROBE_PROGRAMS_MSGS 1u /* host->backend_programs_msgs() */
