@@ -216,17 +216,21 @@ CFG_READER(64)
 
 /* ---- writes ---- */
 
-/* Whether [off, off+width) touches a capability structure that a module
- * owns (MSI, MSI-X). */
-static bool overlaps_protected(pcii_dev_t *dev, uint_t off, uint_t width)
+/* PCI_ERR_CFG_ACCESS when [off, off+width) touches a capability structure
+ * that a module owns (MSI, MSI-X); the walk's access error when the list
+ * cannot be read (refused too: protection must not fail open). */
+static pci_err_t check_protected(pcii_dev_t *dev, uint_t off, uint_t width)
 {
-	pcii_caps_walk(dev); /* a broken list still protects what precedes the break */
+	pci_err_t err = pcii_caps_walk(dev);
+	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
+		return err;
+	/* a broken list still protects what precedes the break */
 	for (uint_t i = 0; i < dev->caps.n; i++) {
 		uint_t s = dev->caps.e[i].off, len = dev->caps.e[i].len;
 		if (len && off < s + len && s < off + width)
-			return true;
+			return PCI_ERR_CFG_ACCESS;
 	}
-	return false;
+	return PCI_ERR_OK;
 }
 
 static pci_err_t cfg_wr(pci_devhdl_t hv, uint_t off, uint_t width, uint64_t val, uint64_t *rb)
@@ -238,9 +242,8 @@ static pci_err_t cfg_wr(pci_devhdl_t hv, uint_t off, uint_t width, uint64_t val,
 	pci_err_t err = pcii_owner_get(hv, &h, &dev);
 	if (err == PCI_ERR_OK)
 		err = cfg_range_ok(dev, off, width);
-	if (err == PCI_ERR_OK && !(h->flags & pci_attachFlags_e_FULL_CONFIG_ACCESS) &&
-	    overlaps_protected(dev, off, width))
-		err = PCI_ERR_CFG_ACCESS;
+	if (err == PCI_ERR_OK && !(h->flags & pci_attachFlags_e_FULL_CONFIG_ACCESS))
+		err = check_protected(dev, off, width);
 	if (err != PCI_ERR_OK)
 		goto out;
 	if (width == 8) {

@@ -205,16 +205,30 @@ static void dev_free(pcii_dev_t *d)
 	free(d);
 }
 
+/* Cache the read-only identity. A device that cannot be read now (held
+ * off at scan) is tried again whenever it is looked up. */
 static void dev_identify(pcii_dev_t *d)
 {
-	uint32_t id = 0xFFFFFFFF, cc = 0xFFFFFFFF, hdr = 0xFF;
-	pcii_cfg_read(d, PCII_CFG_VID, 4, &id);
-	pcii_cfg_read(d, PCII_CFG_REVID, 4, &cc);
-	pcii_cfg_read(d, PCII_CFG_HDRTYPE, 1, &hdr);
+	uint32_t id, cc, hdr;
+	if (pcii_dev_present(d) != PCI_ERR_OK || pcii_cfg_read(d, PCII_CFG_VID, 4, &id) != PCI_ERR_OK ||
+	    pcii_cfg_read(d, PCII_CFG_REVID, 4, &cc) != PCI_ERR_OK ||
+	    pcii_cfg_read(d, PCII_CFG_HDRTYPE, 1, &hdr) != PCI_ERR_OK) {
+		d->vid = d->did = 0xFFFF;
+		d->ccode = 0xFFFFFFFF; /* matches no filter */
+		d->hdr = 0xFF;
+		d->identified = false;
+		return;
+	}
 	d->vid = (uint16_t)id;
 	d->did = (uint16_t)(id >> 16);
 	d->ccode = cc >> 8;
 	d->hdr = (uint8_t)hdr;
+	d->identified = true;
+}
+
+static uint_t norm_cfg_size(uint_t n)
+{
+	return n == PCII_CFG_SIZE_EXT ? PCII_CFG_SIZE_EXT : PCII_CFG_SIZE;
 }
 
 /* Bury a record that vanished: keep it while handles refer to it. */
@@ -287,7 +301,7 @@ static pci_err_t rescan(void)
 			continue; /* a backend listing a function twice: keep the first */
 		pcii_dev_t *old = table_lookup(bd[i].bdf);
 		if (old && old->uid == bd[i].uid) {
-			old->cfg_size = bd[i].cfg_size;
+			old->cfg_size = norm_cfg_size(bd[i].cfg_size);
 			nd[n++] = old;
 			continue;
 		}
@@ -372,14 +386,18 @@ pci_err_t pcii_dev_get(pci_bdf_t bdf, pcii_dev_t **dev)
 	err = pcii_dev_present(d);
 	if (err != PCI_ERR_OK)
 		return err;
+	if (!d->identified)
+		dev_identify(d);
 	*dev = d;
 	return PCI_ERR_OK;
 }
 
 /* ------------------------------------------------------------------- API */
 
-static bool dev_matches(const pcii_dev_t *d, pci_vid_t vid, pci_did_t did, pci_ccode_t cc)
+static bool dev_matches(pcii_dev_t *d, pci_vid_t vid, pci_did_t did, pci_ccode_t cc)
 {
+	if (!d->identified)
+		dev_identify(d);
 	if (vid != PCI_VID_ANY && d->vid != vid)
 		return false;
 	if (did != PCI_DID_ANY && d->did != did)
@@ -519,6 +537,9 @@ PCICAP_EXPORT pci_err_t pci_device_detach(pci_devhdl_t hv)
 	pcii_own_release(dev, h);
 	/* invalidate before anything else can reuse the slot */
 	atomic_store_explicit(&h->gen, atomic_load(&h->gen) + 1, memory_order_release);
+	uint32_t slot = pcii_hdl_slot(h);
+	if (slot < hdl_free_hint)
+		hdl_free_hint = slot; /* reuse low slots: the table stays small */
 	dev->nhandles--;
 	if (h->owner)
 		dev->nowners--;
@@ -543,7 +564,7 @@ PCICAP_EXPORT pci_bdf_t pci_bdf(pci_devhdl_t hv)
 	pthread_mutex_lock(&pcii_core_lock);
 	pci_err_t err;
 	pcii_hdl_t *h = pcii_hdl_dev(hv, &err);
-	pci_bdf_t bdf = h ? h->dev->bdf : PCI_BDF_NONE;
+	pci_bdf_t bdf = h && pcii_dev_present(h->dev) != PCI_ERR_ENODEV ? h->dev->bdf : PCI_BDF_NONE;
 	pthread_mutex_unlock(&pcii_core_lock);
 	return bdf;
 }

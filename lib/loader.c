@@ -32,15 +32,19 @@ static const char *module_dir(void)
 	return d && *d ? d : PCICAP_CAP_MODULE_DIR;
 }
 
-/* PCI_MODULE_BLACKLIST: colon-separated; an entry starting with '/' names
- * an exact path, any other entry a file name in the module directory. */
+/* PCI_MODULE_BLACKLIST, as QNX defines it: colon-separated; an entry
+ * starting with '/' names an exact path; any other entry is a file name in
+ * the default module directory, so it does not block a module found in a
+ * PCI_CAP_MODULE_DIR elsewhere (list the exact path for that). */
 static bool blacklisted(const char *name, const char *path)
 {
 	const char *bl = getenv("PCI_MODULE_BLACKLIST");
 	if (!bl || !*bl)
 		return false;
-	const char *dir = module_dir();
+	const char *dir = PCICAP_CAP_MODULE_DIR;
 	size_t dirlen = strlen(dir);
+	bool in_default_dir = strncmp(path, dir, dirlen) == 0 && path[dirlen] == '/' &&
+			      strcmp(path + dirlen + 1, name) == 0;
 	while (*bl) {
 		const char *end = strchr(bl, ':');
 		size_t len = end ? (size_t)(end - bl) : strlen(bl);
@@ -48,8 +52,8 @@ static bool blacklisted(const char *name, const char *path)
 			if (bl[0] == '/') {
 				if (strlen(path) == len && memcmp(path, bl, len) == 0)
 					return true;
-			} else if (strlen(name) == len && memcmp(name, bl, len) == 0 &&
-				   strncmp(path, dir, dirlen) == 0) {
+			} else if (in_default_dir && strlen(name) == len &&
+				   memcmp(name, bl, len) == 0) {
 				return true;
 			}
 		}

@@ -54,8 +54,9 @@ static int lock_file_open(const char *scope, pci_bdf_t bdf)
 	const char *base = getenv("PCICAP_RUNTIME_DIR");
 	if (base && *base) {
 		snprintf(dir, sizeof(dir), "%s", base);
-	} else if ((base = getenv("XDG_RUNTIME_DIR")) && *base) {
-		snprintf(dir, sizeof(dir), "%s/pcicap", base);
+	} else if (geteuid() == 0) {
+		/* one place for every root process, whatever its environment */
+		snprintf(dir, sizeof(dir), "/run/pcicap");
 	} else {
 		snprintf(dir, sizeof(dir), "/tmp/pcicap-%u", (unsigned)geteuid());
 	}
@@ -69,12 +70,9 @@ static int lock_file_open(const char *scope, pci_bdf_t bdf)
 		pcii_log(PCICAP_LOG_ERROR, "lock directory %s is not usable", dir);
 		return -1;
 	}
-	if (PCI_IS_ARI(bdf))
-		snprintf(path, sizeof(path), "%s/%04x:%02x:ari.%02x.lock", dir,
-			 PCICAP_BDF_DOMAIN(bdf), PCI_BUS(bdf), PCI_FUNC(bdf));
-	else
-		snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.%x.lock", dir,
-			 PCICAP_BDF_DOMAIN(bdf), PCI_BUS(bdf), PCI_DEV(bdf), PCI_FUNC(bdf));
+	/* named by routing ID, so both encodings of an ARI function agree */
+	snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.%x.lock", dir, PCICAP_BDF_DOMAIN(bdf),
+		 _PCI_BDF_BUS(bdf), _PCI_BDF_DEV(bdf), _PCI_BDF_FUNC(bdf));
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		pcii_log(PCICAP_LOG_ERROR, "cannot open lock file %s", path);

@@ -269,11 +269,15 @@ PCICAP_EXPORT pci_err_t pci_device_read_ba(pci_devhdl_t hv, int_t *nba, pci_ba_t
 	pci_err_t err = pcii_owner_get(hv, &h, NULL);
 	if (err != PCI_ERR_OK)
 		goto out;
-	if (!nba || (req != pci_reqType_e_MANDATORY && req != pci_reqType_e_ADVISORY &&
-		     req != pci_reqType_e_UNSPECIFIED)) {
+	if ((!nba && !ba) || (req != pci_reqType_e_MANDATORY && req != pci_reqType_e_ADVISORY &&
+			      req != pci_reqType_e_UNSPECIFIED)) {
 		err = PCI_ERR_EINVAL;
 		goto out;
 	}
+	/* as pci_device_read_irq(): no count with an array means one entry */
+	int_t one = 1;
+	if (!nba)
+		nba = &one;
 	pcii_dev_t *dev = h->dev;
 	if (req == pci_reqType_e_MANDATORY) {
 		/* the caller names the BARs in ba[i].bar_num */
@@ -439,17 +443,27 @@ PCICAP_EXPORT pci_err_t pci_device_reset(pci_devhdl_t hv, pci_resetType_e type)
 		err = pcii_cfg_read(dev, (uint_t)reg, width, &v);
 		if (err == PCI_ERR_OK)
 			err = pcii_cfg_write(dev, (uint_t)reg, width, v | bit);
-		if (err == PCI_ERR_OK) {
-			sleep_ms(100); /* PCIe: 100 ms before the function must answer */
-			uint32_t id = 0xFFFF;
-			for (int i = 0;
-			     i < 10 && (pcii_cfg_read(dev, PCII_CFG_VID, 2, &id) != PCI_ERR_OK ||
-					id == 0xFFFF);
-			     i++)
-				sleep_ms(100);
-			if (id == 0xFFFF)
-				err = PCI_ERR_DEV_NOT_AVAIL;
+		/* PCIe: the function must answer 100 ms after FLR; poll up to
+		 * 1 s more. The lock is let go while waiting, and the handle
+		 * checked again after each wait. */
+		uint32_t id = 0xFFFF;
+		for (int i = 0; err == PCI_ERR_OK && i < 11; i++) {
+			pthread_mutex_unlock(&pcii_core_lock);
+			sleep_ms(100);
+			pthread_mutex_lock(&pcii_core_lock);
+			pcii_dev_t *again = NULL;
+			if (pcii_hdl_dev(hv, &err) == NULL)
+				goto out;
+			again = pcii_hdl_get(hv)->dev;
+			if (again != dev) {
+				err = PCI_ERR_ENODEV;
+				goto out;
+			}
+			if (pcii_cfg_read(dev, PCII_CFG_VID, 2, &id) == PCI_ERR_OK && id != 0xFFFF)
+				break;
 		}
+		if (err == PCI_ERR_OK && id == 0xFFFF)
+			err = PCI_ERR_DEV_NOT_AVAIL;
 	}
 	if (err == PCI_ERR_OK || err == PCI_ERR_DEV_NOT_AVAIL)
 		pcii_caps_forget(dev); /* the reset cleared MSI/MSI-X state in the device */

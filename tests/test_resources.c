@@ -91,8 +91,12 @@ static void test_read_ba(void **state)
 	assert_int_equal(want[2].bar_num, 3);
 	assert_int_equal(want[3].type, pci_asType_e_NONE);
 	assert_int_equal(want[3].bar_num, 9);
+	/* no count with an array: one entry, as with pci_device_read_irq() */
+	pci_ba_t first;
+	assert_int_equal(pci_device_read_ba(h, NULL, &first, pci_reqType_e_UNSPECIFIED), PCI_ERR_OK);
+	assert_int_equal(first.bar_num, 0);
 	/* errors */
-	assert_int_equal(pci_device_read_ba(h, NULL, ba, pci_reqType_e_UNSPECIFIED),
+	assert_int_equal(pci_device_read_ba(h, NULL, NULL, pci_reqType_e_UNSPECIFIED),
 			 PCI_ERR_EINVAL);
 	n = 1;
 	assert_int_equal(pci_device_read_ba(h, &n, NULL, pci_reqType_e_MANDATORY), PCI_ERR_EINVAL);
