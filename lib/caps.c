@@ -357,6 +357,15 @@ static pcii_cap_t *cap_lookup(pci_cap_t cap)
 	return pc;
 }
 
+const void *pcii_cap_api(pci_cap_t cap, pci_capid_t capid, pci_version_t version)
+{
+	pcii_cap_t *pc = cap_lookup(cap);
+	if (!pc || pc->capid != capid)
+		return NULL;
+	pc->pub.api_version = version; /* the caller's API version, for the module */
+	return pc->mod->api;
+}
+
 static void cap_destroy(pcii_cap_t *pc)
 {
 	reg_remove((uintptr_t)pc);
@@ -929,6 +938,52 @@ static pcicap_capinst_t *host_cap_inst(pci_cap_t cap)
 	return res;
 }
 
+static pci_err_t host_irq_alloc_req(const pcicap_capinst_t *ci, uint_t want, pci_reqType_t req,
+				     uint_t flags, pcicap_irq_msg_t *out, uint_t *got)
+{
+	if (!out || !got || want == 0)
+		return PCI_ERR_EINVAL;
+	if ((flags & PCICAP_IRQ_CONTIG) && (want & (want - 1)))
+		return PCI_ERR_EINVAL;
+	pci_err_t err = host_irq_alloc(ci, want, flags, out);
+	if (err == PCI_ERR_OK) {
+		*got = want;
+		return PCI_ERR_OK;
+	}
+	if (req == pci_reqType_e_MANDATORY)
+		return err == PCI_ERR_IRQ_NOT_AVAIL ? PCI_ERR_CAP_NIRQ : err;
+	for (uint_t n = (flags & PCICAP_IRQ_CONTIG) ? want / 2 : want - 1; n >= 1;
+	     n = (flags & PCICAP_IRQ_CONTIG) ? n / 2 : n - 1) {
+		err = host_irq_alloc(ci, n, flags, out);
+		if (err == PCI_ERR_OK) {
+			*got = n;
+			return PCI_ERR_OK;
+		}
+		if (err != PCI_ERR_IRQ_NOT_AVAIL)
+			return err;
+	}
+	return PCI_ERR_IRQ_NOT_AVAIL;
+}
+
+static pci_err_t host_cmd_msgs(const pcicap_capinst_t *ci, bool on, bool *saved)
+{
+	if (!saved)
+		return PCI_ERR_EINVAL;
+	const pcii_dev_t *dev = INST(ci)->dev;
+	uint32_t cmd;
+	pci_err_t err = pcii_cfg_read(dev, PCII_CFG_CMD, 2, &cmd);
+	if (err != PCI_ERR_OK)
+		return err;
+	uint32_t want;
+	if (on) {
+		*saved = cmd & PCII_CMD_INTX_DISABLE;
+		want = cmd | PCII_CMD_MASTER | PCII_CMD_INTX_DISABLE;
+	} else {
+		want = (cmd & ~(uint32_t)PCII_CMD_INTX_DISABLE) | (*saved ? PCII_CMD_INTX_DISABLE : 0);
+	}
+	return want == cmd ? PCI_ERR_OK : pcii_cfg_write(dev, PCII_CFG_CMD, 2, want);
+}
+
 static void *host_cap_priv(pci_cap_t cap)
 {
 	pcii_isr_enter();
@@ -959,4 +1014,6 @@ const pcicap_host_t pcii_host = {
     .check = host_check,
     .cap_priv = host_cap_priv,
     .cap_inst = host_cap_inst,
+    .irq_alloc_req = host_irq_alloc_req,
+    .cmd_msgs = host_cmd_msgs,
 };

@@ -153,6 +153,10 @@ void pcii_caps_quiesce(pcii_dev_t *dev);
 void pcii_caps_forget(pcii_dev_t *dev);
 void pcii_caps_free(pcii_dev_t *dev);
 extern const pcicap_host_t pcii_host;
+/* The module table behind a valid capability object of @capid, with the
+ * caller's API @version stamped in it; NULL otherwise. Lock-free: call it
+ * inside pcii_isr_enter/exit. */
+const void *pcii_cap_api(pci_cap_t cap, pci_capid_t capid, pci_version_t version);
 
 /* ---- loader.c ---- */
 pci_err_t pcii_module_get(pci_capid_t capid, uint16_t vid, uint16_t did,

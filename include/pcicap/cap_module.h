@@ -104,6 +104,19 @@ struct pcicap_host {
 	 *  (get_nirq); NULL when the object is not valid or its device is gone.
 	 *  Takes the core's lock: not for the _isr calls (use check()). */
 	pcicap_capinst_t *(*cap_inst)(pci_cap_t cap);
+	/** Allocate interrupt messages with the request-type rules that MSI and
+	 *  MSI-X share (decisions.md section 7): MANDATORY exactly @p want or
+	 *  PCI_ERR_CAP_NIRQ; ADVISORY and UNSPECIFIED the largest count up to
+	 *  @p want that the pool has (a power of two with PCICAP_IRQ_CONTIG), or
+	 *  PCI_ERR_IRQ_NOT_AVAIL when it has none. *got receives the count;
+	 *  out[0..*got-1] the messages. All or nothing. */
+	pci_err_t (*irq_alloc_req)(const pcicap_capinst_t *ci, uint_t want, pci_reqType_t req,
+				   uint_t flags, pcicap_irq_msg_t *out, uint_t *got);
+	/** The Command register around message interrupts: @p on sets Bus
+	 *  Master and INTx Disable and stores the previous INTx Disable in
+	 *  *saved; !on restores INTx Disable from *saved and keeps Bus Master.
+	 *  One read and at most one write. */
+	pci_err_t (*cmd_msgs)(const pcicap_capinst_t *ci, bool on, bool *saved);
 };
 
 /** Module flags. */

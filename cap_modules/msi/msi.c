@@ -1,0 +1,482 @@
+/*
+ * pci_cap-0x05.so: the MSI capability module.
+ *
+ * Register layout (PCI Local Bus 3.0, 6.8.1): Message Control at +2
+ * (enable bit 0, Multiple Message Capable 3:1, Multiple Message Enable 6:4,
+ * 64-bit 7, per-vector masking 8), address at +4 (+8 upper half when
+ * 64-bit), data at +8 / +0xC, mask bits at +0xC / +0x10 and pending bits at
+ * +0x10 / +0x14 when per-vector masking is there.
+ *
+ * Masking keeps a shadow of the mask register: a mask or unmask is one
+ * config write and no read, under a spin lock so that any number of threads
+ * (and interrupt handlers) lose no update. See docs/msi.md.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include <pci/cap_msi.h>
+#include <pcicap/cap_module.h>
+
+#define MSI_CTRL 2
+#define MSI_ADDR_LO 4
+#define MSI_CTRL_ENABLE 0x0001u
+#define MSI_CTRL_MMC(c) (((c) >> 1) & 7u)
+#define MSI_CTRL_MME_MASK 0x0070u
+#define MSI_CTRL_MME_SHIFT 4
+#define MSI_CTRL_64BIT 0x0080u
+#define MSI_CTRL_PVM 0x0100u
+
+typedef struct {
+	/* what the capability is (read once, at attach) */
+	uint16_t ctrl;   /* Message Control at attach: its read-only bits */
+	bool is64, pvm;
+	uint_t mmc;      /* vectors the device can use: 1..32 */
+	uint32_t capmask; /* mask bits below mmc */
+	uint_t off_data, off_mask, off_pend;
+	/* what the driver asked for, used at the next enable */
+	uint_t want;
+	/* while enabled */
+	uint_t nvec;
+	pci_irq_t irqs[32];
+	bool by_backend; /* the backend programmed the messages (VFIO) */
+	bool intx_saved;
+	/* the mask register's shadow, changed under the lock */
+	atomic_flag lock;
+	uint32_t shadow;
+} msi_state_t;
+
+/* The private part of each pci_cap_t: what get_nirq() needs, lock-free. */
+typedef struct {
+	uint32_t mmc;
+} msi_priv_t;
+
+static const pcicap_host_t *host;
+
+static void spin_lock(atomic_flag *f)
+{
+	while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+}
+
+static void spin_unlock(atomic_flag *f)
+{
+	atomic_flag_clear_explicit(f, memory_order_release);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static pci_err_t msi_attach(pcicap_capinst_t *ci)
+{
+	host = ci->host;
+	msi_state_t *st = ci->state;
+	uint32_t ctrl, mask = 0;
+	pci_err_t err = host->cfg_rd(ci, ci->offset + MSI_CTRL, 2, &ctrl);
+	if (err != PCI_ERR_OK)
+		return err;
+	st->ctrl = (uint16_t)ctrl;
+	st->is64 = ctrl & MSI_CTRL_64BIT;
+	st->pvm = ctrl & MSI_CTRL_PVM;
+	uint_t mmc_log2 = MSI_CTRL_MMC(ctrl);
+	st->mmc = 1u << (mmc_log2 > 5 ? 5 : mmc_log2); /* 6 and 7 are reserved */
+	st->capmask = st->mmc == 32 ? 0xFFFFFFFFu : (1u << st->mmc) - 1;
+	st->off_data = ci->offset + (st->is64 ? 0x0C : 0x08);
+	st->off_mask = ci->offset + (st->is64 ? 0x10 : 0x0C);
+	st->off_pend = ci->offset + (st->is64 ? 0x14 : 0x10);
+	st->want = 1;
+	atomic_flag_clear(&st->lock);
+	if (st->pvm) {
+		err = host->cfg_rd(ci, st->off_mask, 4, &mask);
+		if (err != PCI_ERR_OK)
+			return err;
+	}
+	st->shadow = mask & st->capmask;
+	return PCI_ERR_OK;
+}
+
+static pci_err_t msi_read(pcicap_capinst_t *ci, pci_cap_t cap)
+{
+	msi_priv_t *p = host->cap_priv(cap);
+	if (!p)
+		return PCI_ERR_EINVAL;
+	p->mmc = ((msi_state_t *)ci->state)->mmc;
+	return PCI_ERR_OK;
+}
+
+/* ------------------------------------------------------ count and setting */
+
+static uint_t msi_get_nirq(pci_cap_t cap)
+{
+	const msi_priv_t *p = host ? host->cap_priv(cap) : NULL;
+	return p ? p->mmc : 0;
+}
+
+static pci_err_t msi_set_nirq(pci_cap_t cap, pci_devhdl_t hdl, uint_t nirq)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = host ? host->check(cap, hdl, true, &ci) : PCI_ERR_EINVAL;
+	if (err != PCI_ERR_OK)
+		return err;
+	msi_state_t *st = ci->state;
+	if (nirq == 0 || (nirq & (nirq - 1)) || nirq > st->mmc)
+		return PCI_ERR_EINVAL;
+	st->want = nirq; /* takes effect at the next enable */
+	return PCI_ERR_OK;
+}
+
+/* ---------------------------------------------------------------- masking */
+
+/* Common checks of the mask/pending calls. The _isr flavour reports a
+ * device that is gone as temporarily unavailable, as QNX documents. */
+static pci_err_t prep(pci_cap_t cap, pci_devhdl_t hdl, bool owner, bool isr, pcicap_capinst_t **cip)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = host ? host->check(cap, hdl, owner, &ci) : PCI_ERR_EINVAL;
+	if (err == PCI_ERR_ENODEV && isr)
+		err = PCI_ERR_DEV_NOT_AVAIL;
+	if (err != PCI_ERR_OK)
+		return err;
+	if (!((msi_state_t *)ci->state)->pvm)
+		return PCI_ERR_ENOTSUP;
+	*cip = ci;
+	return PCI_ERR_OK;
+}
+
+static pci_err_t available(pcicap_capinst_t *ci, bool isr)
+{
+	pci_err_t err = host->present(ci);
+	return (err != PCI_ERR_OK && isr) ? PCI_ERR_DEV_NOT_AVAIL : err;
+}
+
+/* Set @set and clear @clr in the mask register: one write, no read. */
+static pci_err_t mask_update(pcicap_capinst_t *ci, uint32_t set, uint32_t clr)
+{
+	msi_state_t *st = ci->state;
+	spin_lock(&st->lock);
+	uint32_t v = (st->shadow | set) & ~clr & st->capmask;
+	pci_err_t err = host->cfg_wr(ci, st->off_mask, 4, v);
+	if (err == PCI_ERR_OK)
+		st->shadow = v;
+	spin_unlock(&st->lock);
+	return err;
+}
+
+static pci_err_t mask_bits(pcicap_capinst_t *ci, uint32_t bits, bool mask, bool isr)
+{
+	if (bits & ~((msi_state_t *)ci->state)->capmask)
+		return PCI_ERR_EINVAL; /* no such vector */
+	pci_err_t err = available(ci, isr);
+	if (err != PCI_ERR_OK)
+		return err;
+	return mask ? mask_update(ci, bits, 0) : mask_update(ci, 0, bits);
+}
+
+static pci_err_t do_mask(pci_cap_t cap, pci_devhdl_t hdl, uint32_t bits, bool mask, bool isr)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = prep(cap, hdl, true, isr, &ci);
+	return err != PCI_ERR_OK ? err : mask_bits(ci, bits, mask, isr);
+}
+
+static pci_err_t do_mask_entry(pci_cap_t cap, pci_devhdl_t hdl, uint_t entry, bool mask, bool isr)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = prep(cap, hdl, true, isr, &ci);
+	if (err != PCI_ERR_OK)
+		return err;
+	if (entry >= ((msi_state_t *)ci->state)->mmc)
+		return PCI_ERR_EINVAL;
+	return mask_bits(ci, 1u << entry, mask, isr);
+}
+
+static pci_err_t do_get_mask(pci_cap_t cap, pci_devhdl_t hdl, cap_msi_mask_t *out, bool isr)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = prep(cap, hdl, false, isr, &ci);
+	if (err != PCI_ERR_OK)
+		return err;
+	if (!out)
+		return PCI_ERR_EINVAL;
+	err = available(ci, isr);
+	if (err != PCI_ERR_OK)
+		return err;
+	msi_state_t *st = ci->state;
+	spin_lock(&st->lock);
+	*out = st->shadow;
+	spin_unlock(&st->lock);
+	return PCI_ERR_OK;
+}
+
+static pci_err_t do_get_pend(pci_cap_t cap, pci_devhdl_t hdl, cap_msi_pend_t *out, bool isr)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = prep(cap, hdl, false, isr, &ci);
+	if (err != PCI_ERR_OK)
+		return err;
+	if (!out)
+		return PCI_ERR_EINVAL;
+	err = available(ci, isr);
+	if (err != PCI_ERR_OK)
+		return err;
+	msi_state_t *st = ci->state;
+	uint32_t v;
+	err = host->cfg_rd(ci, st->off_pend, 4, &v);
+	if (err == PCI_ERR_OK)
+		*out = v & st->capmask;
+	return err;
+}
+
+#define MSI_ENTRY_POINTS(sfx, isr)                                                                 \
+	static pci_err_t msi_get_irq_pend##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_pend_t *p)     \
+	{                                                                                          \
+		return do_get_pend(c, h, p, isr);                                                  \
+	}                                                                                          \
+	static pci_err_t msi_get_irq_mask##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_mask_t *m)     \
+	{                                                                                          \
+		return do_get_mask(c, h, m, isr);                                                  \
+	}                                                                                          \
+	static pci_err_t msi_mask_irq##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_mask_t v)          \
+	{                                                                                          \
+		return do_mask(c, h, v, true, isr);                                                \
+	}                                                                                          \
+	static pci_err_t msi_unmask_irq##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_mask_t v)        \
+	{                                                                                          \
+		return do_mask(c, h, v, false, isr);                                               \
+	}                                                                                          \
+	static pci_err_t msi_mask_irq_entry##sfx(pci_cap_t c, pci_devhdl_t h, uint_t e)            \
+	{                                                                                          \
+		return do_mask_entry(c, h, e, true, isr);                                          \
+	}                                                                                          \
+	static pci_err_t msi_unmask_irq_entry##sfx(pci_cap_t c, pci_devhdl_t h, uint_t e)          \
+	{                                                                                          \
+		return do_mask_entry(c, h, e, false, isr);                                         \
+	}
+
+MSI_ENTRY_POINTS(, false)
+MSI_ENTRY_POINTS(_isr, true)
+
+/* ------------------------------------------------------ enable, disable */
+
+/* Registers that enable writes, as they were, to put back on failure. */
+typedef struct {
+	uint32_t ctrl, lo, hi, data, mask;
+} msi_regs_t;
+
+static pci_err_t snapshot(pcicap_capinst_t *ci, msi_regs_t *r)
+{
+	msi_state_t *st = ci->state;
+	pci_err_t err = host->cfg_rd(ci, ci->offset + MSI_CTRL, 2, &r->ctrl);
+	if (err == PCI_ERR_OK)
+		err = host->cfg_rd(ci, ci->offset + MSI_ADDR_LO, 4, &r->lo);
+	if (err == PCI_ERR_OK && st->is64)
+		err = host->cfg_rd(ci, ci->offset + 8, 4, &r->hi);
+	if (err == PCI_ERR_OK)
+		err = host->cfg_rd(ci, st->off_data, 2, &r->data);
+	r->mask = st->shadow;
+	return err;
+}
+
+/* Put the registers back after a failed enable (best effort: the device
+ * failed once already), control first so that nothing is live meanwhile. */
+static void restore(pcicap_capinst_t *ci, const msi_regs_t *r)
+{
+	msi_state_t *st = ci->state;
+	host->cfg_wr(ci, ci->offset + MSI_CTRL, 2, r->ctrl & ~MSI_CTRL_ENABLE);
+	host->cfg_wr(ci, ci->offset + MSI_ADDR_LO, 4, r->lo);
+	if (st->is64)
+		host->cfg_wr(ci, ci->offset + 8, 4, r->hi);
+	host->cfg_wr(ci, st->off_data, 2, r->data);
+	if (st->pvm) {
+		spin_lock(&st->lock);
+		if (host->cfg_wr(ci, st->off_mask, 4, r->mask) == PCI_ERR_OK)
+			st->shadow = r->mask;
+		spin_unlock(&st->lock);
+	}
+	host->cfg_wr(ci, ci->offset + MSI_CTRL, 2, r->ctrl);
+}
+
+static uint_t log2u(uint_t n)
+{
+	uint_t l = 0;
+	while ((1u << l) < n)
+		l++;
+	return l;
+}
+
+/* The backend programs the messages itself (VFIO): ask it for the largest
+ * count the request type allows. */
+static pci_err_t enable_by_backend(pcicap_capinst_t *ci, pci_reqType_t req, uint_t *n)
+{
+	msi_state_t *st = ci->state;
+	pci_err_t err = PCI_ERR_IRQ_NOT_AVAIL;
+	for (uint_t k = st->want; k >= 1; k /= 2) {
+		err = host->msg_enable(ci, PCICAP_IRQ_KIND_MSI, 0, NULL, k, st->irqs);
+		if (err == PCI_ERR_OK) {
+			*n = k;
+			return PCI_ERR_OK;
+		}
+		if (err != PCI_ERR_IRQ_NOT_AVAIL || req == pci_reqType_e_MANDATORY)
+			break;
+	}
+	if (err == PCI_ERR_IRQ_NOT_AVAIL && req == pci_reqType_e_MANDATORY)
+		err = PCI_ERR_CAP_NIRQ;
+	return err;
+}
+
+static pci_err_t msi_enable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req,
+			    pci_cap_t cap)
+{
+	(void)hdl;
+	(void)cap;
+	msi_state_t *st = ci->state;
+	if (host->cap_enabled(ci, 0x11))
+		return PCI_ERR_MSIX_ENABLED;
+	msi_regs_t old;
+	pci_err_t err = snapshot(ci, &old);
+	if (err != PCI_ERR_OK)
+		return err;
+	uint_t n = 0;
+	pcicap_irq_msg_t msgs[32];
+	st->by_backend = host->backend_programs_msgs(ci);
+	if (st->by_backend) {
+		err = enable_by_backend(ci, req, &n);
+	} else {
+		err = host->irq_alloc_req(ci, st->want, req,
+					  PCICAP_IRQ_CONTIG | (st->is64 ? PCICAP_IRQ_ADDR64 : 0u),
+					  msgs, &n);
+		for (uint_t i = 0; err == PCI_ERR_OK && i < n; i++)
+			st->irqs[i] = msgs[i].irq;
+	}
+	if (err != PCI_ERR_OK)
+		return err;
+
+	/* 1. MSI off while it is programmed */
+	uint32_t ctrl = old.ctrl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME_MASK);
+	if (old.ctrl != ctrl)
+		err = host->cfg_wr(ci, ci->offset + MSI_CTRL, 2, ctrl);
+	/* 2. every vector masked: the driver unmasks when its handler is ready */
+	if (err == PCI_ERR_OK && st->pvm)
+		err = mask_update(ci, st->capmask, 0);
+	if (!st->by_backend) {
+		/* 3. address, data, vector count */
+		if (err == PCI_ERR_OK)
+			err = host->cfg_wr(ci, ci->offset + MSI_ADDR_LO, 4, (uint32_t)msgs[0].addr);
+		if (err == PCI_ERR_OK && st->is64)
+			err = host->cfg_wr(ci, ci->offset + 8, 4, (uint32_t)(msgs[0].addr >> 32));
+		if (err == PCI_ERR_OK)
+			err = host->cfg_wr(ci, st->off_data, 2, msgs[0].data & 0xFFFF);
+		ctrl |= log2u(n) << MSI_CTRL_MME_SHIFT;
+		if (err == PCI_ERR_OK)
+			err = host->cfg_wr(ci, ci->offset + MSI_CTRL, 2, ctrl);
+		/* 4. then enable */
+		if (err == PCI_ERR_OK)
+			err = host->cfg_wr(ci, ci->offset + MSI_CTRL, 2, ctrl | MSI_CTRL_ENABLE);
+	}
+	/* 5. Bus Master and INTx Disable */
+	if (err == PCI_ERR_OK)
+		err = host->cmd_msgs(ci, true, &st->intx_saved);
+	if (err == PCI_ERR_OK)
+		err = host->set_irqs(ci, st->irqs, n);
+	if (err != PCI_ERR_OK) {
+		if (st->by_backend)
+			host->msg_disable(ci, PCICAP_IRQ_KIND_MSI);
+		else
+			host->irq_free(ci, st->irqs, n);
+		restore(ci, &old);
+		host->log(ci, PCICAP_LOG_WARN, "MSI enable failed (%d): registers put back", (int)err);
+		return err;
+	}
+	st->nvec = n;
+	return PCI_ERR_OK;
+}
+
+static void release(pcicap_capinst_t *ci)
+{
+	msi_state_t *st = ci->state;
+	if (st->nvec) {
+		if (st->by_backend)
+			host->msg_disable(ci, PCICAP_IRQ_KIND_MSI);
+		else
+			host->irq_free(ci, st->irqs, st->nvec);
+	}
+	st->nvec = 0;
+	host->set_irqs(ci, NULL, 0);
+}
+
+static pci_err_t msi_disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_t req,
+			     pci_cap_t cap)
+{
+	(void)hdl;
+	(void)req;
+	(void)cap;
+	msi_state_t *st = ci->state;
+	uint32_t ctrl;
+	pci_err_t err = host->cfg_rd(ci, ci->offset + MSI_CTRL, 2, &ctrl);
+	if (err != PCI_ERR_OK)
+		return err;
+	uint32_t old_mask = st->shadow;
+	/* 1. every vector masked */
+	if (st->pvm && (err = mask_update(ci, st->capmask, 0)) != PCI_ERR_OK)
+		return err;
+	/* 2. MSI off: from here on the device is disabled */
+	if (!st->by_backend)
+		err = host->cfg_wr(ci, ci->offset + MSI_CTRL, 2,
+				   ctrl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME_MASK));
+	if (err != PCI_ERR_OK) {
+		if (st->pvm)
+			mask_update(ci, 0, ~old_mask); /* as it was */
+		return err;
+	}
+	/* 3. INTx Disable as before enable; Bus Master stays */
+	pci_err_t e = host->cmd_msgs(ci, false, &st->intx_saved);
+	if (e != PCI_ERR_OK)
+		host->log(ci, PCICAP_LOG_WARN, "INTx Disable not restored: %d", (int)e);
+	/* 4. IRQs back */
+	release(ci);
+	return PCI_ERR_OK;
+}
+
+static void msi_forget(pcicap_capinst_t *ci)
+{
+	release(ci);
+}
+
+static pci_err_t msi_quiesce(pcicap_capinst_t *ci)
+{
+	/* the core cleared the enable bit; the mask register is as it was */
+	msi_state_t *st = ci->state;
+	uint32_t mask;
+	if (st->pvm && host->cfg_rd(ci, st->off_mask, 4, &mask) == PCI_ERR_OK) {
+		spin_lock(&st->lock);
+		st->shadow = mask & st->capmask;
+		spin_unlock(&st->lock);
+	}
+	return PCI_ERR_OK;
+}
+
+static const cap_msi_api_t msi_api = {
+    .get_nirq = msi_get_nirq,
+    .set_nirq = msi_set_nirq,
+    .get_irq_pend = msi_get_irq_pend,
+    .get_irq_mask = msi_get_irq_mask,
+    .mask_irq = msi_mask_irq,
+    .unmask_irq = msi_unmask_irq,
+    .mask_irq_entry = msi_mask_irq_entry,
+    .unmask_irq_entry = msi_unmask_irq_entry,
+    .get_nirq_isr = msi_get_nirq,
+    .get_irq_pend_isr = msi_get_irq_pend_isr,
+    .get_irq_mask_isr = msi_get_irq_mask_isr,
+    .mask_irq_isr = msi_mask_irq_isr,
+    .unmask_irq_isr = msi_unmask_irq_isr,
+    .mask_irq_entry_isr = msi_mask_irq_entry_isr,
+    .unmask_irq_entry_isr = msi_unmask_irq_entry_isr,
+};
+
+PCICAP_MODULE_REGISTER(.capid = 0x05, .name = "msi", .api_version = {1, 0}, .api = &msi_api,
+		       .state_size = sizeof(msi_state_t), .cap_priv_size = sizeof(msi_priv_t),
+		       .attach = msi_attach, .read = msi_read, .enable = msi_enable,
+		       .disable = msi_disable, .quiesce = msi_quiesce, .forget = msi_forget);
