@@ -921,20 +921,20 @@ out:
 
 static pcicap_capinst_t *host_cap_inst(pci_cap_t cap)
 {
-	pcii_isr_enter();
+	/* under the core lock alone (no ISR section: a thread that holds the
+	 * lock may be waiting in pcii_isr_quiesce() for sections to end) */
 	pcicap_capinst_t *res = NULL;
+	pthread_mutex_lock(&pcii_core_lock);
 	pcii_cap_t *pc = cap_lookup(cap);
 	if (pc) {
 		/* the device the object was read from, if it is still the same one */
-		pthread_mutex_lock(&pcii_core_lock);
 		pcii_dev_t *dev = pcii_dev_find(pc->bdf);
 		if (dev && dev->uid == pc->dev_uid) {
 			pcii_capinst_t *ci = pcii_inst_find(dev, pc->offset);
 			res = ci ? &ci->pub : NULL;
 		}
-		pthread_mutex_unlock(&pcii_core_lock);
 	}
-	pcii_isr_exit();
+	pthread_mutex_unlock(&pcii_core_lock);
 	return res;
 }
 

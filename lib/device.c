@@ -45,6 +45,7 @@ void pcii_isr_quiesce(void)
 /* Handle values encode a tag, a generation and a slot index, so that a
  * forged or stale value is recognised without dereferencing it. */
 #define HDL_TAG      0x5c1cULL
+_Static_assert(sizeof(void *) == 8, "the handle encoding needs 64-bit pointers");
 #define HDL_IDX_BITS 20
 #define HDL_CHUNK    1024u
 #define HDL_NCHUNKS  ((1u << HDL_IDX_BITS) / HDL_CHUNK)

@@ -120,8 +120,8 @@ static void test_multi_owners_across_processes(void **state)
 }
 
 /* A process joining as a MULTI owner must not quiesce what the first
- * owner (another process) has live. The quiescing module is the test
- * module for MSI (tests/modules): it clears the MSI enable bit. */
+ * owner (another process) has live: the core's quiesce clears the MSI
+ * enable bit only for the first owner anywhere. */
 static void test_join_does_not_quiesce(void **state)
 {
 	(void)state;

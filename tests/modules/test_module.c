@@ -6,7 +6,7 @@
  *  TESTMOD_BAD_ABI    declare a wrong ABI version
  *  TESTMOD_NO_ENTRY   export no entry symbol
  *  TESTMOD_ALWAYS     PCICAP_MODULE_ALWAYS_ENABLED
- *  TESTMOD_QUIESCE    clear the MSI enable bit in quiesce()
+ *  TESTMOD_QUIESCE    count the core's quiesce() notifications
  */
 #include <stdlib.h>
 #include <pcicap/cap_module.h>
