@@ -6,3 +6,6 @@ sh scripts/install-deps.sh
 [ -d build ] || meson setup build
 meson compile -C build
 ./build/examples/pcicap-demo examples/demo.topo
+echo
+echo "== a driver with MSI: interrupt threads on the IRQ fds =="
+PCI_CAP_MODULE_DIR=build/cap_modules ./build/examples/pcicap-msi-driver examples/msi-dev.topo
