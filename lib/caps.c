@@ -362,7 +362,10 @@ const void *pcii_cap_api(pci_cap_t cap, pci_capid_t capid, pci_version_t version
 	pcii_cap_t *pc = cap_lookup(cap);
 	if (!pc || pc->capid != capid)
 		return NULL;
-	pc->pub.api_version = version; /* the caller's API version, for the module */
+	/* the caller's API version, for the module; callers in many threads
+	 * stamp the same object: one atomic 32-bit store (offset 0) */
+	uint32_t v = (uint32_t)version.major | (uint32_t)version.minor << 16;
+	__atomic_store_n((uint32_t *)(uintptr_t)pc, v, __ATOMIC_RELAXED);
 	return pc->mod->api;
 }
 
