@@ -948,13 +948,17 @@ static pci_err_t host_irq_alloc_req(const pcicap_capinst_t *ci, uint_t want, pci
 		return PCI_ERR_EINVAL;
 	if ((flags & PCICAP_IRQ_CONTIG) && (want & (want - 1)))
 		return PCI_ERR_EINVAL;
+	if (!pcii_be->irq_alloc)
+		return PCI_ERR_IRQ_NOT_AVAIL; /* no interrupts at all here, whatever the count */
 	pci_err_t err = host_irq_alloc(ci, want, flags, out);
 	if (err == PCI_ERR_OK) {
 		*got = want;
 		return PCI_ERR_OK;
 	}
+	if (err != PCI_ERR_IRQ_NOT_AVAIL)
+		return err;
 	if (req == pci_reqType_e_MANDATORY)
-		return err == PCI_ERR_IRQ_NOT_AVAIL ? PCI_ERR_CAP_NIRQ : err;
+		return PCI_ERR_CAP_NIRQ;
 	for (uint_t n = (flags & PCICAP_IRQ_CONTIG) ? want / 2 : want - 1; n >= 1;
 	     n = (flags & PCICAP_IRQ_CONTIG) ? n / 2 : n - 1) {
 		err = host_irq_alloc(ci, n, flags, out);

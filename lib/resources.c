@@ -467,6 +467,8 @@ PCICAP_EXPORT pci_err_t pci_device_reset(pci_devhdl_t hv, pci_resetType_e type)
 	}
 	if (err == PCI_ERR_OK || err == PCI_ERR_DEV_NOT_AVAIL)
 		pcii_caps_forget(dev); /* the reset cleared MSI/MSI-X state in the device */
+	if (err == PCI_ERR_OK)
+		pcii_caps_quiesce(dev); /* and the modules read it again */
 out:
 	pthread_mutex_unlock(&pcii_core_lock);
 	return err;

@@ -669,8 +669,13 @@ static void test_detach_and_reset(void **state)
 	msi_t m = open_msi(BDF, pci_attachFlags_OWNER);
 	assert_int_equal(cap_msi_set_nirq(m.h, m.cap, 4), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_cap_enable(m.h, pci_reqType_e_MANDATORY, m.cap), PCI_ERR_OK);
+	assert_int_equal(cap_msi_unmask_irq(m.h, m.cap, 0x3), PCI_ERR_OK);
 	/* a function reset clears the device: the library lets the IRQs go */
 	assert_int_equal(pci_device_reset(m.h, pci_resetType_e_FUNCTION), PCI_ERR_OK);
+	/* and its view of the mask register follows the device */
+	cap_msi_mask_t mk;
+	assert_int_equal(cap_msi_get_irq_mask(m.h, m.cap, &mk), PCI_ERR_OK);
+	assert_int_equal(mk, tu_peek32(BDF, mask_off(&m, true)));
 	assert_false(pci_device_cfg_cap_isenabled(m.h, m.cap));
 	int_t n;
 	assert_int_equal(pci_device_read_irq(m.h, &n, NULL), PCI_ERR_OK);

@@ -13,6 +13,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -42,8 +43,10 @@ typedef struct {
 	pci_irq_t irqs[32];
 	bool by_backend; /* the backend programmed the messages (VFIO) */
 	bool intx_saved;
-	/* the mask register's shadow, changed under the lock */
-	atomic_flag lock;
+	/* the mask register's shadow, changed under the lock; the lock word
+	 * holds the owning thread, so a signal handler that interrupts a call
+	 * on the same capability is told PCI_ERR_EAGAIN instead of spinning */
+	_Atomic uintptr_t lock;
 	uint32_t shadow;
 } msi_state_t;
 
@@ -54,18 +57,28 @@ typedef struct {
 
 static const pcicap_host_t *host;
 
-static void spin_lock(atomic_flag *f)
+/* Take the lock; false when this thread holds it already (re-entered from
+ * a signal handler). pthread_self() reads the thread pointer: no system
+ * call, no allocation. */
+static bool spin_lock(_Atomic uintptr_t *l)
 {
-	while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) {
+	uintptr_t me = (uintptr_t)pthread_self();
+	for (;;) {
+		uintptr_t seen = 0;
+		if (atomic_compare_exchange_weak_explicit(l, &seen, me, memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+		if (seen == me)
+			return false;
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
 	}
 }
 
-static void spin_unlock(atomic_flag *f)
+static void spin_unlock(_Atomic uintptr_t *l)
 {
-	atomic_flag_clear_explicit(f, memory_order_release);
+	atomic_store_explicit(l, 0, memory_order_release);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -88,7 +101,7 @@ static pci_err_t msi_attach(pcicap_capinst_t *ci)
 	st->off_mask = ci->offset + (st->is64 ? 0x10 : 0x0C);
 	st->off_pend = ci->offset + (st->is64 ? 0x14 : 0x10);
 	st->want = 1;
-	atomic_flag_clear(&st->lock);
+	atomic_store(&st->lock, 0);
 	if (st->pvm) {
 		err = host->cfg_rd(ci, st->off_mask, 4, &mask);
 		if (err != PCI_ERR_OK)
@@ -124,7 +137,7 @@ static pci_err_t msi_set_nirq(pci_cap_t cap, pci_devhdl_t hdl, uint_t nirq)
 	msi_state_t *st = ci->state;
 	if (nirq == 0 || (nirq & (nirq - 1)) || nirq > st->mmc)
 		return PCI_ERR_EINVAL;
-	st->want = nirq; /* takes effect at the next enable */
+	__atomic_store_n(&st->want, nirq, __ATOMIC_RELAXED); /* used at the next enable */
 	return PCI_ERR_OK;
 }
 
@@ -156,7 +169,8 @@ static pci_err_t available(pcicap_capinst_t *ci, bool isr)
 static pci_err_t mask_update(pcicap_capinst_t *ci, uint32_t set, uint32_t clr)
 {
 	msi_state_t *st = ci->state;
-	spin_lock(&st->lock);
+	if (!spin_lock(&st->lock))
+		return PCI_ERR_EAGAIN;
 	uint32_t v = (st->shadow | set) & ~clr & st->capmask;
 	pci_err_t err = host->cfg_wr(ci, st->off_mask, 4, v);
 	if (err == PCI_ERR_OK)
@@ -205,7 +219,8 @@ static pci_err_t do_get_mask(pci_cap_t cap, pci_devhdl_t hdl, cap_msi_mask_t *ou
 	if (err != PCI_ERR_OK)
 		return err;
 	msi_state_t *st = ci->state;
-	spin_lock(&st->lock);
+	if (!spin_lock(&st->lock))
+		return PCI_ERR_EAGAIN;
 	*out = st->shadow;
 	spin_unlock(&st->lock);
 	return PCI_ERR_OK;
@@ -290,8 +305,7 @@ static void restore(pcicap_capinst_t *ci, const msi_regs_t *r)
 	if (st->is64)
 		host->cfg_wr(ci, ci->offset + 8, 4, r->hi);
 	host->cfg_wr(ci, st->off_data, 2, r->data);
-	if (st->pvm) {
-		spin_lock(&st->lock);
+	if (st->pvm && spin_lock(&st->lock)) {
 		if (host->cfg_wr(ci, st->off_mask, 4, r->mask) == PCI_ERR_OK)
 			st->shadow = r->mask;
 		spin_unlock(&st->lock);
@@ -313,7 +327,7 @@ static pci_err_t enable_by_backend(pcicap_capinst_t *ci, pci_reqType_t req, uint
 {
 	msi_state_t *st = ci->state;
 	pci_err_t err = PCI_ERR_IRQ_NOT_AVAIL;
-	for (uint_t k = st->want; k >= 1; k /= 2) {
+	for (uint_t k = __atomic_load_n(&st->want, __ATOMIC_RELAXED); k >= 1; k /= 2) {
 		err = host->msg_enable(ci, PCICAP_IRQ_KIND_MSI, 0, NULL, k, st->irqs);
 		if (err == PCI_ERR_OK) {
 			*n = k;
@@ -342,17 +356,16 @@ static pci_err_t msi_enable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_
 	uint_t n = 0;
 	pcicap_irq_msg_t msgs[32];
 	st->by_backend = host->backend_programs_msgs(ci);
-	if (st->by_backend) {
-		err = enable_by_backend(ci, req, &n);
-	} else {
-		err = host->irq_alloc_req(ci, st->want, req,
+	if (!st->by_backend) {
+		err = host->irq_alloc_req(ci, __atomic_load_n(&st->want, __ATOMIC_RELAXED), req,
 					  PCICAP_IRQ_CONTIG | (st->is64 ? PCICAP_IRQ_ADDR64 : 0u),
 					  msgs, &n);
-		for (uint_t i = 0; err == PCI_ERR_OK && i < n; i++)
+		if (err != PCI_ERR_OK)
+			return err;
+		for (uint_t i = 0; i < n; i++)
 			st->irqs[i] = msgs[i].irq;
 	}
-	if (err != PCI_ERR_OK)
-		return err;
+	bool have_irqs = !st->by_backend, cmd_set = false;
 
 	/* 1. MSI off while it is programmed */
 	uint32_t ctrl = old.ctrl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME_MASK);
@@ -361,7 +374,12 @@ static pci_err_t msi_enable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_
 	/* 2. every vector masked: the driver unmasks when its handler is ready */
 	if (err == PCI_ERR_OK && st->pvm)
 		err = mask_update(ci, st->capmask, 0);
-	if (!st->by_backend) {
+	if (st->by_backend) {
+		/* 3'. the backend allocates, programs and enables */
+		if (err == PCI_ERR_OK)
+			err = enable_by_backend(ci, req, &n);
+		have_irqs = err == PCI_ERR_OK;
+	} else {
 		/* 3. address, data, vector count */
 		if (err == PCI_ERR_OK)
 			err = host->cfg_wr(ci, ci->offset + MSI_ADDR_LO, 4, (uint32_t)msgs[0].addr);
@@ -377,16 +395,21 @@ static pci_err_t msi_enable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_
 			err = host->cfg_wr(ci, ci->offset + MSI_CTRL, 2, ctrl | MSI_CTRL_ENABLE);
 	}
 	/* 5. Bus Master and INTx Disable */
-	if (err == PCI_ERR_OK)
+	if (err == PCI_ERR_OK) {
 		err = host->cmd_msgs(ci, true, &st->intx_saved);
+		cmd_set = err == PCI_ERR_OK;
+	}
 	if (err == PCI_ERR_OK)
 		err = host->set_irqs(ci, st->irqs, n);
 	if (err != PCI_ERR_OK) {
-		if (st->by_backend)
+		/* put everything back: IRQs, registers, Command */
+		if (have_irqs && st->by_backend)
 			host->msg_disable(ci, PCICAP_IRQ_KIND_MSI);
-		else
+		else if (have_irqs)
 			host->irq_free(ci, st->irqs, n);
 		restore(ci, &old);
+		if (cmd_set)
+			host->cmd_msgs(ci, false, &st->intx_saved);
 		host->log(ci, PCICAP_LOG_WARN, "MSI enable failed (%d): registers put back", (int)err);
 		return err;
 	}
@@ -447,11 +470,11 @@ static void msi_forget(pcicap_capinst_t *ci)
 
 static pci_err_t msi_quiesce(pcicap_capinst_t *ci)
 {
-	/* the core cleared the enable bit; the mask register is as it was */
+	/* the core cleared the enable bit (first owner), or the function was
+	 * reset: read the mask register again */
 	msi_state_t *st = ci->state;
 	uint32_t mask;
-	if (st->pvm && host->cfg_rd(ci, st->off_mask, 4, &mask) == PCI_ERR_OK) {
-		spin_lock(&st->lock);
+	if (st->pvm && host->cfg_rd(ci, st->off_mask, 4, &mask) == PCI_ERR_OK && spin_lock(&st->lock)) {
 		st->shadow = mask & st->capmask;
 		spin_unlock(&st->lock);
 	}

@@ -69,7 +69,9 @@ pci_err_t cap_msi_unmask_irq_entry(pci_devhdl_t hdl, pci_cap_t cap, uint_t irq_e
 
 /* Callable from an interrupt service routine, a signal handler or any
  * thread: no allocation, no sleeping lock, no system call but the device
- * access. PCI_ERR_DEV_NOT_AVAIL while the device is removed or held off. */
+ * access. PCI_ERR_DEV_NOT_AVAIL while the device is removed or held off;
+ * PCI_ERR_EAGAIN from a signal handler that interrupted a mask call on the
+ * same capability in the same thread (the call would otherwise deadlock). */
 uint_t cap_msi_get_nirq_isr(pci_cap_t cap);
 pci_err_t cap_msi_get_irq_pend_isr(pci_devhdl_t hdl, pci_cap_t cap, cap_msi_pend_t *pend);
 pci_err_t cap_msi_get_irq_mask_isr(pci_devhdl_t hdl, pci_cap_t cap, cap_msi_mask_t *mask);
