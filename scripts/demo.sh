@@ -9,3 +9,6 @@ meson compile -C build
 echo
 echo "== a driver with MSI: interrupt threads on the IRQ fds =="
 PCI_CAP_MODULE_DIR=build/cap_modules ./build/examples/pcicap-msi-driver examples/msi-dev.topo
+echo
+echo "== a multi-queue NIC with MSI-X: dispositions, folding, per-queue masking =="
+PCI_CAP_MODULE_DIR=build/cap_modules ./build/examples/pcicap-msix-driver examples/msix-nic.topo

@@ -46,7 +46,7 @@ typedef struct {
 	/* the mask register's shadow, changed under the lock; the lock word
 	 * holds the owning thread, so a signal handler that interrupts a call
 	 * on the same capability is told PCI_ERR_EAGAIN instead of spinning */
-	_Atomic uintptr_t lock;
+	uintptr_t lock;
 	uint32_t shadow;
 } msi_state_t;
 
@@ -57,29 +57,8 @@ typedef struct {
 
 static const pcicap_host_t *host;
 
-/* Take the lock; false when this thread holds it already (re-entered from
- * a signal handler). pthread_self() reads the thread pointer: no system
- * call, no allocation. */
-static bool spin_lock(_Atomic uintptr_t *l)
-{
-	uintptr_t me = (uintptr_t)pthread_self();
-	for (;;) {
-		uintptr_t seen = 0;
-		if (atomic_compare_exchange_weak_explicit(l, &seen, me, memory_order_acquire,
-							  memory_order_relaxed))
-			return true;
-		if (seen == me)
-			return false;
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
-	}
-}
-
-static void spin_unlock(_Atomic uintptr_t *l)
-{
-	atomic_store_explicit(l, 0, memory_order_release);
-}
+#define spin_lock(l) pcicap_mod_lock(l)
+#define spin_unlock(l) pcicap_mod_unlock(l)
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -101,7 +80,7 @@ static pci_err_t msi_attach(pcicap_capinst_t *ci)
 	st->off_mask = ci->offset + (st->is64 ? 0x10 : 0x0C);
 	st->off_pend = ci->offset + (st->is64 ? 0x14 : 0x10);
 	st->want = 1;
-	atomic_store(&st->lock, 0);
+	st->lock = 0;
 	if (st->pvm) {
 		err = host->cfg_rd(ci, st->off_mask, 4, &mask);
 		if (err != PCI_ERR_OK)
@@ -143,14 +122,12 @@ static pci_err_t msi_set_nirq(pci_cap_t cap, pci_devhdl_t hdl, uint_t nirq)
 
 /* ---------------------------------------------------------------- masking */
 
-/* Common checks of the mask/pending calls. The _isr flavour reports a
- * device that is gone as temporarily unavailable, as QNX documents. */
+/* Common checks of the mask/pending calls: a valid (cap, hdl), and per-
+ * vector masking. */
 static pci_err_t prep(pci_cap_t cap, pci_devhdl_t hdl, bool owner, bool isr, pcicap_capinst_t **cip)
 {
 	pcicap_capinst_t *ci;
-	pci_err_t err = host ? host->check(cap, hdl, owner, &ci) : PCI_ERR_EINVAL;
-	if (err == PCI_ERR_ENODEV && isr)
-		err = PCI_ERR_DEV_NOT_AVAIL;
+	pci_err_t err = pcicap_mod_check(host, cap, hdl, owner, isr, &ci);
 	if (err != PCI_ERR_OK)
 		return err;
 	if (!((msi_state_t *)ci->state)->pvm)
@@ -159,11 +136,7 @@ static pci_err_t prep(pci_cap_t cap, pci_devhdl_t hdl, bool owner, bool isr, pci
 	return PCI_ERR_OK;
 }
 
-static pci_err_t available(pcicap_capinst_t *ci, bool isr)
-{
-	pci_err_t err = host->present(ci);
-	return (err != PCI_ERR_OK && isr) ? PCI_ERR_DEV_NOT_AVAIL : err;
-}
+#define available(ci, isr) pcicap_mod_available(host, ci, isr)
 
 /* Set @set and clear @clr in the mask register: one write, no read. */
 static pci_err_t mask_update(pcicap_capinst_t *ci, uint32_t set, uint32_t clr)

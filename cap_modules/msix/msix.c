@@ -61,7 +61,7 @@ typedef struct {
 	/* the shadows, changed under the lock, which holds the thread changing
 	 * them (0: nobody), so that a signal handler interrupting a call on the
 	 * same capability is told PCI_ERR_EAGAIN instead of spinning forever */
-	_Atomic uintptr_t lock;
+	uintptr_t lock;
 	uint32_t ctrl; /* Message Control */
 	uint32_t *vc;  /* [n] vector control words */
 } msix_state_t;
@@ -83,31 +83,20 @@ static const pcicap_host_t *host;
 /* ---------------------------------------------------------- shadow words */
 
 /* Take the capability's lock and give the shadow @sh; false when this
- * thread holds the lock already (re-entered from a signal handler).
- * pthread_self() reads the thread pointer: no system call, no allocation. */
+ * thread holds the lock already (re-entered from a signal handler). */
 static bool shadow_lock(msix_state_t *st, const uint32_t *sh, uint32_t *val)
 {
-	uintptr_t me = (uintptr_t)pthread_self();
-	for (;;) {
-		uintptr_t seen = 0;
-		if (atomic_compare_exchange_weak_explicit(
-			&st->lock, &seen, me, memory_order_acquire, memory_order_relaxed)) {
-			*val = *sh;
-			return true;
-		}
-		if (seen == me)
-			return false;
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
-	}
+	if (!pcicap_mod_lock(&st->lock))
+		return false;
+	*val = *sh;
+	return true;
 }
 
 /* Store @val in the shadow @sh and let the lock go. */
 static void shadow_unlock(msix_state_t *st, uint32_t *sh, uint32_t val)
 {
 	__atomic_store_n(sh, val, __ATOMIC_RELAXED);
-	atomic_store_explicit(&st->lock, 0, memory_order_release);
+	pcicap_mod_unlock(&st->lock);
 }
 
 /* A shadow without the lock (enable and disable decide with it). */
@@ -231,7 +220,7 @@ static pci_err_t msix_attach(pcicap_capinst_t *ci)
 		st->disp[e] = DISP_DEFAULT;
 		st->vc[e] = VC_MASKBIT;
 	}
-	atomic_init(&st->lock, 0);
+	st->lock = 0;
 	st->ctrl = ctrl;
 	atomic_init(&st->nirq, 0);
 	atomic_init(&st->pba, NULL);
@@ -308,17 +297,8 @@ static cap_msix_pba_t *msix_get_pba_ptr(pci_cap_t cap, pci_devhdl_t hdl)
 /* The checks of the masking calls. The _isr flavour reports a device that
  * is gone as temporarily unavailable, as QNX documents, and touches
  * nothing then. */
-static pci_err_t prep(pci_cap_t cap, pci_devhdl_t hdl, bool isr, pcicap_capinst_t **cip)
-{
-	pci_err_t err = host ? host->check(cap, hdl, true, cip) : PCI_ERR_EINVAL;
-	return (err == PCI_ERR_ENODEV && isr) ? PCI_ERR_DEV_NOT_AVAIL : err;
-}
-
-static pci_err_t available(pcicap_capinst_t *ci, bool isr)
-{
-	pci_err_t err = host->present(ci);
-	return (err != PCI_ERR_OK && isr) ? PCI_ERR_DEV_NOT_AVAIL : err;
-}
+#define prep(cap, hdl, isr, cip) pcicap_mod_check(host, cap, hdl, true, isr, cip)
+#define available(ci, isr) pcicap_mod_available(host, ci, isr)
 
 /* Set or clear the mask bit of entry @e: one write, plus one read of the
  * entry when @flush (a mask is complete only once the write has landed). */

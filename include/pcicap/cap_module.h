@@ -14,6 +14,7 @@
 #ifndef PCICAP_CAP_MODULE_H
 #define PCICAP_CAP_MODULE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <pci/pci.h>
@@ -167,6 +168,53 @@ typedef struct pcicap_cap_module {
 	/** Optional. The instance is being destroyed. */
 	void (*destroy)(pcicap_capinst_t *ci);
 } pcicap_cap_module_t;
+
+/* ---- helpers for modules (inline: nothing more to link) ---- */
+
+/** A spin lock for module state that the _isr calls change. The lock word
+ *  holds the owning thread (pthread_self(): a read of the thread pointer,
+ *  no system call, no allocation), so a signal handler that re-enters a
+ *  call on the same object in the same thread is told (false) instead of
+ *  spinning forever. Zero is unlocked. */
+static inline bool pcicap_mod_lock(uintptr_t *lock)
+{
+	uintptr_t me = (uintptr_t)pthread_self();
+	for (;;) {
+		uintptr_t seen = 0;
+		if (__atomic_compare_exchange_n(lock, &seen, me, true, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return true;
+		if (seen == me)
+			return false;
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+}
+
+static inline void pcicap_mod_unlock(uintptr_t *lock)
+{
+	__atomic_store_n(lock, (uintptr_t)0, __ATOMIC_RELEASE);
+}
+
+/** host->check() for a module call, with QNX's _isr rule: from an _isr
+ *  call a device that is gone is "temporarily unavailable"
+ *  (PCI_ERR_DEV_NOT_AVAIL), not PCI_ERR_ENODEV. */
+static inline pci_err_t pcicap_mod_check(const pcicap_host_t *host, pci_cap_t cap, pci_devhdl_t hdl,
+					 bool need_owner, bool isr, pcicap_capinst_t **ci)
+{
+	pci_err_t err = host ? host->check(cap, hdl, need_owner, ci) : PCI_ERR_EINVAL;
+	return (err == PCI_ERR_ENODEV && isr) ? PCI_ERR_DEV_NOT_AVAIL : err;
+}
+
+/** host->present() with the same _isr rule (removed or held off: both
+ *  PCI_ERR_DEV_NOT_AVAIL from an _isr call). */
+static inline pci_err_t pcicap_mod_available(const pcicap_host_t *host, pcicap_capinst_t *ci,
+					     bool isr)
+{
+	pci_err_t err = host->present(ci);
+	return (err != PCI_ERR_OK && isr) ? PCI_ERR_DEV_NOT_AVAIL : err;
+}
 
 /** Smallest module struct the loader accepts (ABI 1: up to `destroy`). */
 #define PCICAP_MODULE_MIN_SIZE (offsetof(pcicap_cap_module_t, destroy) + sizeof(void *))

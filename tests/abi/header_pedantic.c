@@ -1,5 +1,7 @@
 /* Every public header compiles alone, and together, as strict C99. */
 #include <pci/pci.h>
+#include <pci/cap_msi.h>
+#include <pci/cap_msix.h>
 #include <pcicap/pcicap.h>
 #include <pcicap/backend.h>
 #include <pcicap/cap_module.h>

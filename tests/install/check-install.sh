@@ -20,7 +20,7 @@ case "$flags" in *-I*pcicap*) ;; *) echo "Cflags lack the pcicap include dir"; e
 if [ -e /usr/include/x86_64-linux-gnu/pci/pci.h ] || [ -e /usr/include/pci/pci.h ]; then
 	echo "pciutils' <pci/pci.h> is installed too"
 fi
-for h in pci/pci.h pci/cap_msi.h pcicap/pcicap.h pcicap/sim.h pcicap/backend.h pcicap/cap_module.h pcicap/irq.h; do
+for h in pci/pci.h pci/cap_msi.h pci/cap_msix.h pcicap/pcicap.h pcicap/sim.h pcicap/backend.h pcicap/cap_module.h pcicap/irq.h; do
 	[ -n "$(find "$stage" -path "*include/pcicap/$h")" ] || { echo "missing header $h"; exit 1; }
 done
 cc -std=c99 -Wall -Wextra -Werror -o "$stage/driver" "$src/examples/driver.c" $flags
