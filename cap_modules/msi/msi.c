@@ -180,7 +180,9 @@ static pci_err_t do_mask_entry(pci_cap_t cap, pci_devhdl_t hdl, uint_t entry, bo
 	return mask_bits(ci, 1u << entry, mask, isr);
 }
 
-static pci_err_t do_get_mask(pci_cap_t cap, pci_devhdl_t hdl, cap_msi_mask_t *out, bool isr)
+/* The mask register (from the shadow: no access) or the pending register
+ * (one read of the device). */
+static pci_err_t do_get(pci_cap_t cap, pci_devhdl_t hdl, uint32_t *out, bool pending, bool isr)
 {
 	pcicap_capinst_t *ci;
 	pci_err_t err = prep(cap, hdl, false, isr, &ci);
@@ -192,6 +194,13 @@ static pci_err_t do_get_mask(pci_cap_t cap, pci_devhdl_t hdl, cap_msi_mask_t *ou
 	if (err != PCI_ERR_OK)
 		return err;
 	msi_state_t *st = ci->state;
+	if (pending) {
+		uint32_t v;
+		err = host->cfg_rd(ci, st->off_pend, 4, &v);
+		if (err == PCI_ERR_OK)
+			*out = v & st->capmask;
+		return err;
+	}
 	if (!spin_lock(&st->lock))
 		return PCI_ERR_EAGAIN;
 	*out = st->shadow;
@@ -199,33 +208,14 @@ static pci_err_t do_get_mask(pci_cap_t cap, pci_devhdl_t hdl, cap_msi_mask_t *ou
 	return PCI_ERR_OK;
 }
 
-static pci_err_t do_get_pend(pci_cap_t cap, pci_devhdl_t hdl, cap_msi_pend_t *out, bool isr)
-{
-	pcicap_capinst_t *ci;
-	pci_err_t err = prep(cap, hdl, false, isr, &ci);
-	if (err != PCI_ERR_OK)
-		return err;
-	if (!out)
-		return PCI_ERR_EINVAL;
-	err = available(ci, isr);
-	if (err != PCI_ERR_OK)
-		return err;
-	msi_state_t *st = ci->state;
-	uint32_t v;
-	err = host->cfg_rd(ci, st->off_pend, 4, &v);
-	if (err == PCI_ERR_OK)
-		*out = v & st->capmask;
-	return err;
-}
-
 #define MSI_ENTRY_POINTS(sfx, isr)                                                                 \
 	static pci_err_t msi_get_irq_pend##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_pend_t *p)     \
 	{                                                                                          \
-		return do_get_pend(c, h, p, isr);                                                  \
+		return do_get(c, h, p, true, isr);                                                  \
 	}                                                                                          \
 	static pci_err_t msi_get_irq_mask##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_mask_t *m)     \
 	{                                                                                          \
-		return do_get_mask(c, h, m, isr);                                                  \
+		return do_get(c, h, m, false, isr);                                                  \
 	}                                                                                          \
 	static pci_err_t msi_mask_irq##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_mask_t v)          \
 	{                                                                                          \
