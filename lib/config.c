@@ -369,3 +369,42 @@ WINDOW_WRITER(pfmem_base, WIN_PFMEM, false)
 WINDOW_WRITER(pfmem_limit, WIN_PFMEM, true)
 WINDOW_WRITER(io_base, WIN_IO, false)
 WINDOW_WRITER(io_limit, WIN_IO, true)
+
+/* ---- whole config-space reads for inspection (no handle needed) ---- */
+
+PCICAP_EXPORT pci_err_t pcicap_device_cfg_read(pci_bdf_t bdf, uint_t off, void *buf, uint_t len)
+{
+	if (!buf && len)
+		return pcii_bug(PCI_ERR_EINVAL, "pcicap_device_cfg_read: NULL buffer");
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_dev_t *dev = NULL;
+	pci_err_t err = pcii_dev_get(bdf, &dev);
+	if (err == PCI_ERR_OK && (off > dev->cfg_size || len > dev->cfg_size - off))
+		err = PCI_ERR_EINVAL;
+	uint8_t *out = buf;
+	uint_t pos = off, end = off + len;
+	while (err == PCI_ERR_OK && pos < end) {
+		uint_t a = pos & ~3u;
+		uint32_t v = 0;
+		err = pcii_cfg_read(dev, a, 4, &v);
+		for (uint_t i = pos - a; err == PCI_ERR_OK && i < 4 && pos < end; i++, pos++)
+			*out++ = (uint8_t)(v >> (8 * i));
+	}
+	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}
+
+PCICAP_EXPORT pci_err_t pcicap_device_driver(pci_bdf_t bdf, char *buf, size_t len)
+{
+	if (!buf || len == 0)
+		return pcii_bug(PCI_ERR_EINVAL, "pcicap_device_driver: no buffer");
+	buf[0] = '\0';
+	pthread_mutex_lock(&pcii_core_lock);
+	pcii_dev_t *dev = NULL;
+	pci_err_t err = pcii_dev_get(bdf, &dev);
+	if (err == PCI_ERR_OK) /* a backend without drivers (the simulator): none */
+		err = pcii_be->driver ? pcii_be->driver(pcii_be_ctx, dev->bdf, buf, len)
+				      : PCI_ERR_ENOENT;
+	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}

@@ -152,6 +152,10 @@ typedef struct pcicap_backend {
 	 *  shared by every process that sees the same name, through lock files in
 	 *  the runtime directory (host devices: "host"). */
 	const char *(*scope)(void *ctx, pci_bdf_t bdf);
+	/** Optional (appended in ABI 1; the core checks struct_size). The name
+	 *  of the kernel driver bound to the device in @p buf (NUL-terminated):
+	 *  PCI_ERR_OK, PCI_ERR_ENOENT (none), PCI_ERR_EINVAL (does not fit). */
+	pci_err_t (*driver)(void *ctx, pci_bdf_t bdf, char *buf, size_t len);
 } pcicap_backend_t;
 
 /** Smallest struct_size the core accepts (the table up to `scope`). */

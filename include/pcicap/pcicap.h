@@ -85,6 +85,22 @@ pci_err_t pcicap_device_read_xcap(pci_bdf_t bdf, uint_t idx, uint16_t *xcapid, u
 int_t pcicap_device_find_xcapid(pci_bdf_t bdf, uint16_t xcapid, int_t start_idx);
 /** Size of the device's config space (256 or 4096), 0 for no such device. */
 uint_t pcicap_device_cfg_size(pci_bdf_t bdf);
+/** Read @p len bytes of the device's config space from @p off, header
+ *  included (0x00..cfg_size), without a handle: the bytes exactly as the
+ *  backend returns them, in aligned dword reads. Nothing is written; for
+ *  inspection tools (pcicap-tool -x). On a host device a read that the OS
+ *  refuses (e.g. beyond 0x40 without root) fails.
+ *  @return PCI_ERR_OK; PCI_ERR_EINVAL (range beyond the config size, NULL
+ *  @p buf); PCI_ERR_ENODEV; or the backend's error (then @p buf holds the
+ *  bytes read before it). */
+pci_err_t pcicap_device_cfg_read(pci_bdf_t bdf, uint_t off, void *buf, uint_t len);
+/** Name of the kernel driver bound to the device (e.g. "virtio-pci"), as
+ *  lspci's "Kernel driver in use"; read-only (the sysfs driver link of the
+ *  pciaccess backend). @p buf receives a NUL-terminated name ("" on error).
+ *  @return PCI_ERR_OK; PCI_ERR_ENOENT (no driver bound, and always on the
+ *  simulator and external backends); PCI_ERR_ENODEV; PCI_ERR_EINVAL (NULL
+ *  @p buf, @p len 0, or a name that does not fit). */
+pci_err_t pcicap_device_driver(pci_bdf_t bdf, char *buf, size_t len);
 /** Config-space offset of the capability described by @p cap, 0 if @p cap is
  *  NULL or not a pcicap capability object. */
 uint_t pcicap_cap_offset(pci_cap_t cap);

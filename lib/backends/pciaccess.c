@@ -34,6 +34,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -352,6 +353,27 @@ static pci_err_t pa_write_allowed(const struct pa_ctx *c, struct pa_dev *d)
 			 "(set " PA_WRITE_ENV "=1 to allow)",
 			 d->path + sizeof(PA_SYSFS_DEVICES));
 	return PCI_ERR_CFG_ACCESS;
+}
+
+/* The kernel driver bound to the function: the last component of the sysfs
+ * "driver" link (read-only: one readlink()). */
+static pci_err_t pa_driver(void *ctx, pci_bdf_t bdf, char *buf, size_t len)
+{
+	struct pa_dev *d = pa_find(ctx, bdf);
+	if (!d)
+		return PCI_ERR_ENODEV;
+	char p[PA_PATH_LEN + 16], target[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/driver", d->path);
+	ssize_t n = readlink(p, target, sizeof(target) - 1);
+	if (n < 0)
+		return errno == ENOENT ? PCI_ERR_ENOENT : pa_errno(errno);
+	target[n] = '\0';
+	const char *name = strrchr(target, '/');
+	name = name ? name + 1 : target;
+	if (strlen(name) >= len)
+		return PCI_ERR_EINVAL;
+	strcpy(buf, name);
+	return PCI_ERR_OK;
 }
 
 static pci_err_t pa_cfg_write(void *ctx, pci_bdf_t bdf, uint_t off, const void *buf, uint_t len)
@@ -796,4 +818,5 @@ const pcicap_backend_t pcii_backend_pciaccess = {
     .reset = NULL,
     .chassis_slot = pa_chassis_slot,
     .scope = pa_scope,
+    .driver = pa_driver,
 };
