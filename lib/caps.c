@@ -378,10 +378,10 @@ static void cap_destroy(pcii_cap_t *pc)
 
 PCICAP_EXPORT uint_t pcicap_cap_offset(pci_cap_t cap)
 {
-	pcii_isr_enter();
+	unsigned epoch = pcii_isr_enter();
 	pcii_cap_t *pc = cap_lookup(cap);
 	uint_t off = pc ? pc->offset : 0;
-	pcii_isr_exit();
+	pcii_isr_exit(epoch);
 	return off;
 }
 
@@ -535,6 +535,9 @@ void pcii_caps_quiesce(pcii_dev_t *dev)
 	bool clean = true;
 	for (uint_t i = 0; i < dev->caps.n; i++) {
 		const pcii_capent_t *e = &dev->caps.e[i];
+		pcii_capinst_t *live = pcii_inst_find(dev, e->off);
+		if (live && live->enabled)
+			continue; /* another owner's working capability: not ours to clear */
 		if (e->id == PCII_CAPID_MSI)
 			err = quiesce_msi(dev, e->off);
 		else if (e->id == PCII_CAPID_MSIX)
@@ -552,7 +555,7 @@ void pcii_caps_quiesce(pcii_dev_t *dev)
 	}
 	/* modules already serving the device reset their own view */
 	for (pcii_capinst_t *ci = dev->insts; ci; ci = ci->next)
-		if (ci->mod->quiesce)
+		if (ci->mod->quiesce && !ci->enabled)
 			ci->mod->quiesce(&ci->pub);
 	if (clean)
 		dev->needs_quiesce = false;
@@ -592,8 +595,8 @@ PCICAP_EXPORT pci_err_t pci_device_read_cap(pci_bdf_t bdf, pci_cap_t *capp, uint
 	if (old && old->mod == mod) {
 		/* re-read in place: copies of the pointer stay valid */
 		pc = old;
-		old = NULL;
-		memset(pc->priv, 0, pc->priv_size);
+		old = NULL; /* read() refills the private part (no zeroing: a
+			     * concurrent get_nirq_isr may be reading it) */
 	} else {
 		pc = calloc(1, sizeof(*pc) + mod->cap_priv_size);
 		if (!pc) {
@@ -674,6 +677,10 @@ PCICAP_EXPORT pci_err_t pci_device_cfg_cap_enable(pci_devhdl_t hv, pci_reqType_t
 		err = PCI_ERR_EALREADY;
 	if (err == PCI_ERR_OK)
 		err = pcii_dev_present(h->dev);
+	/* a failed disable left state behind (perhaps the other interrupt
+	 * capability still enabled in the device): clear it first */
+	if (err == PCI_ERR_OK && h->dev->needs_quiesce)
+		pcii_caps_quiesce(h->dev);
 	if (err == PCI_ERR_OK)
 		err = ci->mod->enable(&ci->pub, hv, req, cap);
 	if (err == PCI_ERR_OK) {
@@ -889,7 +896,7 @@ static void host_log(const pcicap_capinst_t *ci, pcicap_log_level_t level, const
 
 static pci_err_t host_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pcicap_capinst_t **cip)
 {
-	pcii_isr_enter();
+	unsigned epoch = pcii_isr_enter();
 	pci_err_t err = PCI_ERR_OK;
 	pcii_cap_t *pc = cap_lookup(cap);
 	pcii_hdl_t *h = pcii_hdl_get(hv);
@@ -906,7 +913,13 @@ static pci_err_t host_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pci
 		err = PCI_ERR_EINVAL;
 		goto out;
 	}
-	if (need_owner && !h->owner) {
+	bool owner = __atomic_load_n(&h->owner, __ATOMIC_ACQUIRE);
+	if (pcii_hdl_get(hv) != h) {
+		/* detached (and the slot perhaps reused) while we looked */
+		err = PCI_ERR_EINVAL;
+		goto out;
+	}
+	if (need_owner && !owner) {
 		err = PCI_ERR_NOT_OWNER;
 		goto out;
 	}
@@ -918,7 +931,7 @@ static pci_err_t host_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pci
 	if (cip)
 		*cip = &ci->pub;
 out:
-	pcii_isr_exit();
+	pcii_isr_exit(epoch);
 	return err;
 }
 
@@ -993,10 +1006,10 @@ static pci_err_t host_cmd_msgs(const pcicap_capinst_t *ci, bool on, bool *saved)
 
 static void *host_cap_priv(pci_cap_t cap)
 {
-	pcii_isr_enter();
+	unsigned epoch = pcii_isr_enter();
 	pcii_cap_t *pc = cap_lookup(cap);
 	void *p = pc && pc->priv_size ? pc->priv : NULL;
-	pcii_isr_exit();
+	pcii_isr_exit(epoch);
 	return p;
 }
 

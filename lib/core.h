@@ -168,18 +168,30 @@ void pcii_irqs_clear(pcii_dev_t *dev);
 pci_err_t pcii_bar_info(pcii_dev_t *dev, int bar, pci_ba_t *ba);
 
 /* ---- ISR-path quiescence ---- */
-extern _Atomic int pcii_isr_active;
-/* Readers: seq_cst, so that a freeing thread that has unpublished a record
- * (release) and then sees no reader in flight cannot race with a reader
- * that loaded the record before the count went up (store-buffer pattern). */
-static inline void pcii_isr_enter(void)
+/* Readers count themselves in the counter of the current epoch; a freeing
+ * thread flips the epoch and waits for the old counter only, so a steady
+ * stream of overlapping ISR-path calls cannot starve it (each call ends,
+ * and new ones count in the new epoch). All seq_cst: a freeing thread that
+ * unpublished a record and then sees the old counter at zero cannot race
+ * with a reader that loaded the record. */
+extern _Atomic unsigned pcii_isr_epoch;
+extern _Atomic int pcii_isr_count[2];
+static inline unsigned pcii_isr_enter(void)
 {
-	atomic_fetch_add_explicit(&pcii_isr_active, 1, memory_order_seq_cst);
+	for (;;) {
+		unsigned e = atomic_load(&pcii_isr_epoch);
+		atomic_fetch_add(&pcii_isr_count[e & 1], 1);
+		if (atomic_load(&pcii_isr_epoch) == e)
+			return e;
+		atomic_fetch_sub(&pcii_isr_count[e & 1], 1); /* flipped meanwhile: again */
+	}
 }
-static inline void pcii_isr_exit(void)
+static inline void pcii_isr_exit(unsigned e)
 {
-	atomic_fetch_sub_explicit(&pcii_isr_active, 1, memory_order_release);
+	atomic_fetch_sub(&pcii_isr_count[e & 1], 1);
 }
+/* Wait until every ISR-path call that began before now has ended. Called
+ * with the core lock held, after unpublishing what is to be freed. */
 void pcii_isr_quiesce(void);
 
 #endif

@@ -12,7 +12,8 @@
 pthread_mutex_t pcii_core_lock = PTHREAD_MUTEX_INITIALIZER;
 const pcicap_backend_t *pcii_be;
 void *pcii_be_ctx;
-_Atomic int pcii_isr_active;
+_Atomic unsigned pcii_isr_epoch;
+_Atomic int pcii_isr_count[2];
 
 /* Device table, sorted by BDF; rebuilt when the backend's generation moves. */
 static pcii_dev_t **devs;
@@ -35,8 +36,8 @@ static struct {
 
 void pcii_isr_quiesce(void)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	while (atomic_load_explicit(&pcii_isr_active, memory_order_seq_cst) != 0)
+	unsigned old = atomic_fetch_add(&pcii_isr_epoch, 1);
+	while (atomic_load(&pcii_isr_count[old & 1]) != 0)
 		sched_yield();
 }
 

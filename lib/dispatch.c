@@ -16,10 +16,10 @@
 /* Look the table up, call slot @fn with (cap, args...), or return @bad. */
 #define DISPATCH(api_t, capid, version, bad, fn, cap, ...)                                         \
 	do {                                                                                       \
-		pcii_isr_enter();                                                                  \
+		unsigned e_ = pcii_isr_enter();                                                    \
 		const api_t *t_ = pcii_cap_api(cap, capid, version);                               \
 		__typeof__(bad) r_ = (t_ && t_->fn) ? t_->fn(cap, ##__VA_ARGS__) : (bad);          \
-		pcii_isr_exit();                                                                   \
+		pcii_isr_exit(e_);                                                                 \
 		return r_;                                                                         \
 	} while (0)
 

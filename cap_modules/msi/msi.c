@@ -194,18 +194,17 @@ static pci_err_t do_get(pci_cap_t cap, pci_devhdl_t hdl, uint32_t *out, bool pen
 	if (err != PCI_ERR_OK)
 		return err;
 	msi_state_t *st = ci->state;
-	if (pending) {
-		uint32_t v;
-		err = host->cfg_rd(ci, st->off_pend, 4, &v);
-		if (err == PCI_ERR_OK)
-			*out = v & st->capmask;
-		return err;
-	}
+	/* under the lock in both cases: a signal handler re-entering on this
+	 * capability then gets EAGAIN instead of meeting the device access */
 	if (!spin_lock(&st->lock))
 		return PCI_ERR_EAGAIN;
-	*out = st->shadow;
+	uint32_t v = st->shadow;
+	if (pending)
+		err = host->cfg_rd(ci, st->off_pend, 4, &v);
 	spin_unlock(&st->lock);
-	return PCI_ERR_OK;
+	if (err == PCI_ERR_OK)
+		*out = v & st->capmask;
+	return err;
 }
 
 #define MSI_ENTRY_POINTS(sfx, isr)                                                                 \
@@ -357,13 +356,16 @@ static pci_err_t msi_enable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_
 		if (err == PCI_ERR_OK)
 			err = host->cfg_wr(ci, ci->offset + MSI_CTRL, 2, ctrl | MSI_CTRL_ENABLE);
 	}
-	/* 5. Bus Master and INTx Disable */
+	/* 5. the IRQs for pci_device_read_irq(), then Bus Master and INTx
+	 *    Disable last: nothing can fail after them */
+	if (err == PCI_ERR_OK)
+		err = host->set_irqs(ci, st->irqs, n);
 	if (err == PCI_ERR_OK) {
 		err = host->cmd_msgs(ci, true, &st->intx_saved);
 		cmd_set = err == PCI_ERR_OK;
+		if (err != PCI_ERR_OK)
+			host->set_irqs(ci, NULL, 0);
 	}
-	if (err == PCI_ERR_OK)
-		err = host->set_irqs(ci, st->irqs, n);
 	if (err != PCI_ERR_OK) {
 		/* put everything back: IRQs, registers, Command */
 		if (have_irqs && st->by_backend)

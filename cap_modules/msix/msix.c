@@ -63,6 +63,7 @@ typedef struct {
 	 * same capability is told PCI_ERR_EAGAIN instead of spinning forever */
 	uintptr_t lock;
 	uint32_t ctrl; /* Message Control */
+	uint32_t fmask_calls; /* mask_irq_all/unmask_irq_all answered (under the lock) */
 	uint32_t *vc;  /* [n] vector control words */
 } msix_state_t;
 
@@ -119,6 +120,27 @@ static pci_err_t ctrl_write(pcicap_capinst_t *ci, uint32_t val)
 		return PCI_ERR_EAGAIN;
 	pci_err_t err = host->cfg_wr(ci, ci->offset + MSIX_CTRL, 2, val);
 	shadow_unlock(st, &st->ctrl, err == PCI_ERR_OK ? val : old);
+	return err;
+}
+
+/* Set @set and clear @clr in Message Control from its shadow, under the
+ * lock (a read-modify-write of the shadow: no update of another thread is
+ * lost). With @only_if_calls, only when no function-mask call was
+ * answered since *@only_if_calls was read (else PCI_ERR_OK, nothing done). */
+static pci_err_t ctrl_update(pcicap_capinst_t *ci, uint32_t set, uint32_t clr,
+			     const uint32_t *only_if_calls)
+{
+	msix_state_t *st = ci->state;
+	uint32_t old;
+	if (!shadow_lock(st, &st->ctrl, &old))
+		return PCI_ERR_EAGAIN;
+	uint32_t v = (old | set) & ~clr;
+	pci_err_t err = PCI_ERR_OK;
+	if (v != old && (!only_if_calls || *only_if_calls == st->fmask_calls))
+		err = host->cfg_wr(ci, ci->offset + MSIX_CTRL, 2, v);
+	else
+		v = old;
+	shadow_unlock(st, &st->ctrl, err == PCI_ERR_OK ? v : old);
 	return err;
 }
 
@@ -357,6 +379,7 @@ static pci_err_t do_mask_all(pci_cap_t cap, pci_devhdl_t hdl, bool mask, bool is
 			c = v;
 	}
 	if (err == PCI_ERR_OK) {
+		st->fmask_calls++; /* an enable in progress leaves the mask to us */
 		if (!(c & CTRL_FMASK) == !mask) {
 			err = PCI_ERR_EALREADY;
 		} else {
@@ -520,9 +543,10 @@ static pci_err_t enable_direct(pcicap_capinst_t *ci, pci_reqType_t req, const in
 		host->irq_free(ci, st->irqs, k);
 		goto out;
 	}
+	uint32_t calls = __atomic_load_n(&st->fmask_calls, __ATOMIC_RELAXED);
 	uint32_t ctrl = (old | CTRL_FMASK) & ~CTRL_ENABLE;
 	if (ctrl != old)
-		err = ctrl_write(ci, ctrl);
+		err = ctrl_update(ci, CTRL_FMASK, CTRL_ENABLE, NULL);
 	/* 2. used entries programmed masked (slot d folded onto IRQ d mod k),
 	 *    unused ones masked where they are not */
 	for (uint_t e = 0; e < st->n && err == PCI_ERR_OK; e++) {
@@ -533,9 +557,10 @@ static pci_err_t enable_direct(pcicap_capinst_t *ci, pci_reqType_t req, const in
 	}
 	/* 3. MSI-X on, 4. Function Mask as it was */
 	if (err == PCI_ERR_OK)
-		err = ctrl_write(ci, ctrl | CTRL_ENABLE);
+		err = ctrl_update(ci, CTRL_ENABLE, 0, NULL);
+	/* the Function Mask as it was, unless the driver set it meanwhile */
 	if (err == PCI_ERR_OK && !(old & CTRL_FMASK))
-		err = ctrl_write(ci, (ctrl | CTRL_ENABLE) & ~CTRL_FMASK);
+		err = ctrl_update(ci, 0, CTRL_FMASK, &calls);
 	/* 5. the IRQs in slot order, then Bus Master and INTx Disable */
 	if (err == PCI_ERR_OK)
 		err = host->set_irqs(ci, st->irqs, k);
@@ -655,6 +680,9 @@ static pci_err_t msix_disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqTyp
 		if (err != PCI_ERR_OK)
 			return err;
 		st->stale = true;
+		st->by_backend = false; /* done: release() has no messages to give back */
+		atomic_store(&st->nirq, 0);
+		host->set_irqs(ci, NULL, 0);
 	} else {
 		/* 1. every entry masked (those the shadows show unmasked; the
 		 *    config write of step 2 is ordered after these writes) */
@@ -669,7 +697,7 @@ static pci_err_t msix_disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqTyp
 		/* 2. MSI-X off (the Function Mask stays as the driver left it):
 		 *    from here on the device is disabled */
 		if (err == PCI_ERR_OK)
-			err = ctrl_write(ci, shadow_peek(&st->ctrl) & ~CTRL_ENABLE);
+			err = ctrl_update(ci, 0, CTRL_ENABLE, NULL);
 		if (err != PCI_ERR_OK) {
 			/* as it was: unmask what step 1 masked */
 			for (uint_t e = 0; e < st->n; e++)

@@ -101,9 +101,13 @@ struct pcicap_host {
 	/** The module's private bytes in a pci_cap_t (cap_priv_size of them),
 	 *  NULL for a cap that is not a valid object of this module. */
 	void *(*cap_priv)(pci_cap_t cap);
-	/** The instance a pci_cap_t was read from, for calls that take no handle
-	 *  (get_nirq); NULL when the object is not valid or its device is gone.
-	 *  Takes the core's lock: not for the _isr calls (use check()). */
+	/** The instance a pci_cap_t was read from; NULL when the object is not
+	 *  valid or its device is gone. Takes the core's lock, so it is for the
+	 *  module ops the core calls (attach, read, enable, ...) and for tests,
+	 *  NOT for the module's API entries: those run inside the library's ISR
+	 *  section (the dispatchers), where waiting for the lock can deadlock
+	 *  against a thread that waits for the section to end. API entries use
+	 *  check() or, without a handle (get_nirq), data kept in cap_priv(). */
 	pcicap_capinst_t *(*cap_inst)(pci_cap_t cap);
 	/** Allocate interrupt messages with the request-type rules that MSI and
 	 *  MSI-X share (decisions.md section 7): MANDATORY exactly @p want or
