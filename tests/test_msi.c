@@ -690,6 +690,32 @@ static void test_detach_and_reset(void **state)
 	close_msi(&m);
 }
 
+/* A disable that fails at detach leaves the device to be quiesced; that
+ * must never switch off what another owner enabled since. */
+static void test_quiesce_spares_live_enable(void **state)
+{
+	(void)state;
+	add_msi(BDF, 4, true, true);
+	msi_t m0 = open_msi(BDF, pci_attachFlags_MULTI_OWNER);
+	msi_t m1 = open_msi(BDF, pci_attachFlags_MULTI_OWNER);
+	assert_int_equal(pci_device_cfg_cap_enable(m1.h, pci_reqType_e_MANDATORY, m1.cap), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_set_hold_off(BDF, true), PCI_ERR_OK);
+	close_msi(&m1); /* its disable fails: the device is held off */
+	assert_int_equal(pcicap_sim_set_hold_off(BDF, false), PCI_ERR_OK);
+	assert_int_equal(pci_device_cfg_cap_enable(m0.h, pci_reqType_e_MANDATORY, m0.cap), PCI_ERR_OK);
+	assert_int_equal(cap_msi_unmask_irq_entry(m0.h, m0.cap, 0), PCI_ERR_OK);
+	msi_t m2 = open_msi(BDF, pci_attachFlags_MULTI_OWNER);
+	assert_int_equal(peek16(BDF, m0.off + 2) & 1, 1); /* still enabled */
+	assert_true(pci_device_cfg_cap_isenabled(m0.h, m0.cap));
+	pci_irq_t irq;
+	int_t n = 1;
+	assert_int_equal(pci_device_read_irq(m0.h, &n, &irq), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_raise(BDF, 0), PCI_ERR_OK);
+	assert_true(pcicap_sim_irq_count(irq) == 1);
+	close_msi(&m2);
+	close_msi(&m0);
+}
+
 /* Threads masking and unmasking their own vectors of one capability. */
 typedef struct {
 	msi_t *m;
@@ -754,6 +780,7 @@ int main(void)
 	    TU_TEST(test_end_to_end),       TU_TEST(test_dumps),
 	    TU_TEST(test_faults),           TU_TEST(test_detach_and_reset),
 	    TU_TEST(test_threads),          TU_TEST(test_exclusion),
+	    TU_TEST(test_quiesce_spares_live_enable),
 	};
 	return TU_RUN(tests);
 }
