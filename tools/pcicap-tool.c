@@ -247,12 +247,19 @@ static const char *xcap_name(unsigned id)
 
 static char pm(unsigned v) { return v ? '+' : '-'; }
 
+/* Up to @size bytes of a capability (fewer at the end of config space);
+ * the number read. */
+static uint_t read_cap_bytes(pci_bdf_t bdf, uint_t off, uint8_t *c, uint_t size)
+{
+	uint_t avail = pcicap_device_cfg_size(bdf) - off;
+	return read_cfg(bdf, off, c, avail < size ? avail & ~3u : size);
+}
+
 /* MSI, as lspci -vvv prints it. */
 static void show_msi(pci_bdf_t bdf, uint_t off)
 {
 	uint8_t c[24] = {0};
-	uint_t avail = pcicap_device_cfg_size(bdf) - off;
-	uint_t n = read_cfg(bdf, off, c, avail < sizeof(c) ? avail & ~3u : (uint_t)sizeof(c));
+	uint_t n = read_cap_bytes(bdf, off, c, sizeof(c));
 	if (n < 4) {
 		printf("\tCapabilities: [%02x] MSI: <unavailable>\n", off);
 		return;
@@ -283,8 +290,7 @@ static void show_msi(pci_bdf_t bdf, uint_t off)
 static void show_msix(pci_bdf_t bdf, uint_t off)
 {
 	uint8_t c[12] = {0};
-	uint_t avail = pcicap_device_cfg_size(bdf) - off;
-	uint_t n = read_cfg(bdf, off, c, avail < sizeof(c) ? avail & ~3u : (uint_t)sizeof(c));
+	uint_t n = read_cap_bytes(bdf, off, c, sizeof(c));
 	if (n < 4) {
 		printf("\tCapabilities: [%02x] MSI-X: <unavailable>\n", off);
 		return;
