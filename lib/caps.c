@@ -165,17 +165,29 @@ static int_t list_find(pci_bdf_t bdf, bool ext, uint16_t id, int_t start)
 	return res;
 }
 
-PCICAP_EXPORT pci_err_t pci_device_read_capid(pci_bdf_t bdf, pci_capid_t *capid, uint_t idx)
+/* ID or offset of the standard capability at @idx. */
+static pci_err_t std_entry(pci_bdf_t bdf, uint_t idx, uint_t *id, uint_t *off)
 {
-	if (!capid)
-		return pcii_bug(PCI_ERR_EINVAL, "pci_device_read_capid: NULL capid");
 	pthread_mutex_lock(&pcii_core_lock);
 	pcii_dev_t *dev;
 	const pcii_capent_t *e;
 	pci_err_t err = list_entry(bdf, false, idx, &dev, &e);
-	if (err == PCI_ERR_OK)
-		*capid = (pci_capid_t)e->id;
+	if (err == PCI_ERR_OK && id)
+		*id = e->id;
+	if (err == PCI_ERR_OK && off)
+		*off = e->off;
 	pthread_mutex_unlock(&pcii_core_lock);
+	return err;
+}
+
+PCICAP_EXPORT pci_err_t pci_device_read_capid(pci_bdf_t bdf, pci_capid_t *capid, uint_t idx)
+{
+	if (!capid)
+		return pcii_bug(PCI_ERR_EINVAL, "pci_device_read_capid: NULL capid");
+	uint_t id;
+	pci_err_t err = std_entry(bdf, idx, &id, NULL);
+	if (err == PCI_ERR_OK)
+		*capid = (pci_capid_t)id;
 	return err;
 }
 
@@ -183,14 +195,7 @@ PCICAP_EXPORT pci_err_t pcicap_device_cap_offset(pci_bdf_t bdf, uint_t idx, uint
 {
 	if (!offset)
 		return PCI_ERR_EINVAL;
-	pthread_mutex_lock(&pcii_core_lock);
-	pcii_dev_t *dev;
-	const pcii_capent_t *e;
-	pci_err_t err = list_entry(bdf, false, idx, &dev, &e);
-	if (err == PCI_ERR_OK)
-		*offset = e->off;
-	pthread_mutex_unlock(&pcii_core_lock);
-	return err;
+	return std_entry(bdf, idx, NULL, offset);
 }
 
 PCICAP_EXPORT pci_err_t pcicap_device_read_xcap(pci_bdf_t bdf, uint_t idx, uint16_t *xcapid,

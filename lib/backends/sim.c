@@ -2014,26 +2014,27 @@ PCICAP_EXPORT pci_err_t pcicap_sim_raise(pci_bdf_t bdf, uint_t vector)
 	return PCI_ERR_OK;
 }
 
-PCICAP_EXPORT pci_err_t pcicap_sim_set_removed(pci_bdf_t bdf, bool removed)
+/* Removal and hold-off: set the flag; leaving either state delivers what
+ * was held pending meanwhile. */
+static pci_err_t set_unavailable(pci_bdf_t bdf, bool removed_flag, bool on)
 {
 	struct sim_dev *d = sim_find(bdf);
 	if (!d)
 		return PCI_ERR_ENODEV;
-	atomic_store(&d->removed, removed);
-	if (!removed)
+	atomic_store(removed_flag ? &d->removed : &d->held, on);
+	if (!on)
 		flush_pending(d);
 	return PCI_ERR_OK;
 }
 
+PCICAP_EXPORT pci_err_t pcicap_sim_set_removed(pci_bdf_t bdf, bool removed)
+{
+	return set_unavailable(bdf, true, removed);
+}
+
 PCICAP_EXPORT pci_err_t pcicap_sim_set_hold_off(pci_bdf_t bdf, bool held)
 {
-	struct sim_dev *d = sim_find(bdf);
-	if (!d)
-		return PCI_ERR_ENODEV;
-	atomic_store(&d->held, held);
-	if (!held)
-		flush_pending(d);
-	return PCI_ERR_OK;
+	return set_unavailable(bdf, false, held);
 }
 
 PCICAP_EXPORT pci_err_t pcicap_sim_fail_access(pci_bdf_t bdf, uint64_t k, pci_err_t err)
