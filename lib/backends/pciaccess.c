@@ -583,6 +583,20 @@ static uintptr_t pa_view_for_read(struct pa_dev *d, int bar)
 	return v ? v : atomic_load_explicit(&d->view[bar].ro, memory_order_acquire);
 }
 
+/* The read-only view of BAR @bar (mapped at its first use), checked to
+ * hold [off, off+len). A published view implies the region was probed. */
+static pci_err_t pa_read_view(struct pa_dev *d, int bar, uint64_t off, uint64_t len,
+			      uintptr_t *base)
+{
+	*base = pa_view_for_read(d, bar);
+	if (!*base) {
+		pci_err_t e = pa_view_get(d, bar, false, off, len, base);
+		if (e)
+			return e;
+	}
+	return pa_bar_range_ok(&d->bar[bar], off, len) ? PCI_ERR_OK : PCI_ERR_EINVAL;
+}
+
 static pci_err_t pa_bar_read(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, void *buf, uint_t len)
 {
 	struct pa_dev *d = pa_find(ctx, bdf);
@@ -590,15 +604,10 @@ static pci_err_t pa_bar_read(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, vo
 		return PCI_ERR_ENODEV;
 	if (!buf || bar < 0 || bar >= PA_NBARS || !pa_width_ok(off, len))
 		return PCI_ERR_EINVAL;
-	uintptr_t base = pa_view_for_read(d, bar);
-	if (!base) {
-		pci_err_t e = pa_view_get(d, bar, false, off, len, &base);
-		if (e)
-			return e;
-	}
-	/* A published view implies the region was probed before it. */
-	if (!pa_bar_range_ok(&d->bar[bar], off, len))
-		return PCI_ERR_EINVAL;
+	uintptr_t base;
+	pci_err_t verr = pa_read_view(d, bar, off, len, &base);
+	if (verr != PCI_ERR_OK)
+		return verr;
 	/* Device byte order is kept: buf gets the bytes as they sit on the bus. */
 	const volatile void *p = (const volatile void *)(base + off);
 	switch (len) {
@@ -686,14 +695,10 @@ static pci_err_t pa_bar_map(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, uin
 	if (!ptr || bar < 0 || bar >= PA_NBARS)
 		return PCI_ERR_EINVAL;
 	*ptr = NULL;
-	uintptr_t base = pa_view_for_read(d, bar);
-	if (!base) {
-		pci_err_t e = pa_view_get(d, bar, false, off, len, &base);
-		if (e)
-			return e;
-	}
-	if (!pa_bar_range_ok(&d->bar[bar], off, len))
-		return PCI_ERR_EINVAL;
+	uintptr_t base;
+	pci_err_t verr = pa_read_view(d, bar, off, len, &base);
+	if (verr != PCI_ERR_OK)
+		return verr;
 	*ptr = (const volatile void *)(base + off);
 	return PCI_ERR_OK;
 }
