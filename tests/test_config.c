@@ -25,20 +25,11 @@ static pci_bdf_t add_dev(bool pcie, bool msi, bool msix)
 	return tu_add(PCI_BDF(1, 0, 0), &d);
 }
 
-static pci_devhdl_t attach(pci_bdf_t bdf, pci_attachFlags_t f)
-{
-	pci_err_t err;
-	pci_devhdl_t h = pci_device_attach(bdf, f, &err);
-	assert_int_equal(err, PCI_ERR_OK);
-	assert_non_null(h);
-	return h;
-}
-
 static void test_reads_widths_and_bounds(void **state)
 {
 	(void)state;
 	pci_bdf_t bdf = add_dev(false, false, false);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	assert_int_equal(pci_device_cfg_wr32(h, 0xf0, 0x11223344, NULL), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_wr32(h, 0xf4, 0x55667788, NULL), PCI_ERR_OK);
 	uint8_t b;
@@ -84,7 +75,7 @@ static void test_extended_space(void **state)
 	(void)state;
 	pci_bdf_t bdf = add_dev(true, false, false);
 	assert_int_equal(pcicap_device_cfg_size(bdf), 4096);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	uint32_t l;
 	assert_int_equal(pci_device_cfg_wr32(h, 0xffc, 0xcafef00d, &l), PCI_ERR_OK);
 	assert_int_equal(l, 0xcafef00d);
@@ -101,7 +92,7 @@ static void test_write_needs_owner(void **state)
 {
 	(void)state;
 	pci_bdf_t bdf = add_dev(false, false, false);
-	pci_devhdl_t s = attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t s = tu_attach(bdf, pci_attachFlags_e_SHARED);
 	uint32_t before = tu_peek32(bdf, 0x80);
 	pcicap_sim_reset_counters(bdf);
 	assert_int_equal(pci_device_cfg_wr32(s, 0x80, 0xffffffff, NULL), PCI_ERR_NOT_OWNER);
@@ -116,7 +107,7 @@ static void test_write_readback_and_counts(void **state)
 {
 	(void)state;
 	pci_bdf_t bdf = add_dev(false, false, false);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	pcicap_sim_reset_counters(bdf);
 	assert_int_equal(pci_device_cfg_wr16(h, 0x80, 0xbeef, NULL), PCI_ERR_OK);
 	pcicap_sim_counters_t c = tu_counters(bdf);
@@ -152,7 +143,7 @@ static void test_cmd_and_status(void **state)
 {
 	(void)state;
 	pci_bdf_t bdf = add_dev(false, false, false);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	pci_cmd_t cmd;
 	assert_int_equal(pci_device_write_cmd(h, 0x0406, &cmd), PCI_ERR_OK);
 	assert_int_equal(cmd & 0x0406, 0x0406);
@@ -181,7 +172,7 @@ static void test_msi_msix_protected(void **state)
 	uint_t msi_off, msix_off;
 	assert_int_equal(pcicap_device_cap_offset(bdf, (uint_t)msi, &msi_off), PCI_ERR_OK);
 	assert_int_equal(pcicap_device_cap_offset(bdf, (uint_t)msix, &msix_off), PCI_ERR_OK);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	pcicap_sim_reset_counters(bdf);
 	/* every byte of the MSI structure (64-bit, maskable: 24 bytes) and of MSI-X (12) */
 	for (uint_t i = 0; i < 24; i++)
@@ -200,7 +191,7 @@ static void test_msi_msix_protected(void **state)
 	assert_int_equal(pci_device_cfg_rd32(bdf, msi_off, &l), PCI_ERR_OK);
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
 	/* FULL_CONFIG_ACCESS lifts the protection */
-	h = attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
+	h = tu_attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
 	assert_int_equal(pci_device_cfg_wr32(h, msi_off + 4, 0xfee00000, &l), PCI_ERR_OK);
 	assert_int_equal(l, 0xfee00000);
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
@@ -210,7 +201,7 @@ static void test_failed_access_reported(void **state)
 {
 	(void)state;
 	pci_bdf_t bdf = add_dev(false, false, false);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	uint32_t l;
 	assert_int_equal(pcicap_sim_fail_access(bdf, 1, PCI_ERR_EIO), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_rd32(bdf, 0x80, &l), PCI_ERR_EIO);

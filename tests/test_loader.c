@@ -29,14 +29,6 @@ static const testmod_api_t *api(pci_cap_t cap)
 	return (const testmod_api_t *)cap->api_p;
 }
 
-static pci_devhdl_t attach(pci_bdf_t bdf, pci_attachFlags_t f)
-{
-	pci_err_t err;
-	pci_devhdl_t h = pci_device_attach(bdf, f, &err);
-	assert_int_equal(err, PCI_ERR_OK);
-	return h;
-}
-
 static void test_generic_and_specific(void **state)
 {
 	(void)state;
@@ -205,8 +197,8 @@ static void test_enable_disable(void **state)
 	pci_cap_t cap = NULL, other = NULL;
 	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
 	assert_int_equal(pci_device_read_cap(VIRTIO_SPECIFIC, &other, 0), PCI_ERR_OK);
-	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t sh = tu_attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	/* argument checks come first and change nothing */
 	assert_int_equal(pci_device_cfg_cap_enable(NULL, pci_reqType_e_UNSPECIFIED, cap),
 			 PCI_ERR_EINVAL);
@@ -271,8 +263,8 @@ static void test_detach_disables(void **state)
 	pci_bdf_t bdf = VIRTIO_GENERIC;
 	pci_cap_t cap = NULL;
 	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_MULTI_OWNER);
-	pci_devhdl_t h2 = attach(bdf, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t h2 = tu_attach(bdf, pci_attachFlags_MULTI_OWNER);
 	assert_int_equal(api(cap)->set_nirq(cap, h, 2), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap), PCI_ERR_OK);
 	free(cap); /* drivers free it right after enabling */
@@ -284,7 +276,7 @@ static void test_detach_disables(void **state)
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
 	assert_int_equal(tu_peek8(bdf, 0x43), 0);
 	/* all 64 IRQs of the pool are free again */
-	h = attach(bdf, pci_attachFlags_OWNER);
+	h = tu_attach(bdf, pci_attachFlags_OWNER);
 	cap = NULL;
 	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
 	assert_int_equal(api(cap)->set_nirq(cap, h, 32), PCI_ERR_OK);
@@ -304,8 +296,8 @@ static void test_irqs(void **state)
 	assert_int_equal(pcicap_sim_set_irqs(4), PCI_ERR_OK);
 	pci_cap_t cap = NULL;
 	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
-	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t sh = tu_attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	int_t n = -5;
 	pci_irq_t irqs[8];
 	/* nothing enabled: no IRQs */
@@ -385,7 +377,7 @@ static void test_irq_delivery(void **state)
 	pci_cap_t cap = NULL;
 	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)idx),
 			 PCI_ERR_OK); /* test module 0x05 */
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
 	assert_int_equal(api(cap)->set_nirq(cap, h, 1), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_MANDATORY, cap), PCI_ERR_OK);
 	pci_irq_t irq;
@@ -435,8 +427,8 @@ static void test_host_services(void **state)
 	pci_cap_t cap = NULL;
 	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)pci_device_find_capid(bdf, 0x05)),
 			 PCI_ERR_OK);
-	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t sh = tu_attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	const testmod_api_t *a = api(cap);
 	/* the MSI-X table's entry 0 starts masked; its address is writable */
 	uint64_t v = 0;
@@ -488,7 +480,7 @@ static void test_always_enabled(void **state)
 	load_all();
 	pci_cap_t cap = NULL;
 	assert_int_equal(pci_device_read_cap(ICH10, &cap, 3), PCI_ERR_OK); /* AF 0x13 */
-	pci_devhdl_t h = attach(ICH10, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(ICH10, pci_attachFlags_OWNER);
 	assert_true(pci_device_cfg_cap_isenabled(h, cap));
 	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_MANDATORY, cap),
 			 PCI_ERR_EALREADY);
@@ -505,13 +497,13 @@ static void test_quiesce_on_first_owner(void **state)
 	load_all();
 	/* the ICH10 dump was taken with MSI enabled (Message Control 0x0009 at 0x82) */
 	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 1);
-	pci_devhdl_t sh = attach(ICH10, pci_attachFlags_e_SHARED);
+	pci_devhdl_t sh = tu_attach(ICH10, pci_attachFlags_e_SHARED);
 	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 1); /* a shared attach touches nothing */
-	pci_devhdl_t o1 = attach(ICH10, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t o1 = tu_attach(ICH10, pci_attachFlags_MULTI_OWNER);
 	assert_int_equal(tu_peek8(ICH10, 0x82) & 1, 0);       /* the first owner quiesces */
 	assert_int_equal(tu_peek8(ICH10, 0x82) & 0x8e, 0x08); /* the other bits are kept */
 	pcicap_sim_reset_counters(ICH10);
-	pci_devhdl_t o2 = attach(ICH10, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t o2 = tu_attach(ICH10, pci_attachFlags_MULTI_OWNER);
 	assert_int_equal(tu_counters(ICH10).cfg_writes, 0); /* a second owner does not */
 	assert_int_equal(pci_device_detach(o1), PCI_ERR_OK);
 	assert_int_equal(pci_device_detach(o2), PCI_ERR_OK);
@@ -554,14 +546,14 @@ static void test_quiesce_msix_and_modules(void **state)
 	assert_int_equal(pci_device_read_cap(bdf, &cap, (uint_t)pci_device_find_capid(bdf, 0x05)),
 			 PCI_ERR_OK);
 	/* an earlier user left MSI-X enabled with entry 1 unmasked */
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
 	assert_int_equal(api(cap)->quiesced(cap), 1);
 	uint64_t v = 0;
 	assert_int_equal(api(cap)->bar_access(cap, h, 2, 16 + 12, 4, &v, true), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_wr16(h, msix + 2, 0x8002, NULL), PCI_ERR_OK);
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
 	/* the next first owner finds it quiet */
-	h = attach(bdf, pci_attachFlags_OWNER);
+	h = tu_attach(bdf, pci_attachFlags_OWNER);
 	uint8_t ctrl[2];
 	assert_int_equal(pcicap_sim_peek_cfg(bdf, msix + 2, ctrl, 2), PCI_ERR_OK);
 	assert_int_equal(ctrl[1] & 0xC0, 0); /* enable and function mask off */
@@ -582,11 +574,11 @@ static void test_failed_disable_at_detach(void **state)
 	pci_bdf_t bdf = VIRTIO_GENERIC;
 	pci_cap_t cap = NULL;
 	assert_int_equal(pci_device_read_cap(bdf, &cap, 0), PCI_ERR_OK);
-	pci_devhdl_t h1 = attach(bdf, pci_attachFlags_MULTI_OWNER);
-	pci_devhdl_t h2 = attach(bdf, pci_attachFlags_MULTI_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
+	pci_devhdl_t h1 = tu_attach(bdf, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t h2 = tu_attach(bdf, pci_attachFlags_MULTI_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
 	/* MSI-X (at 0x98) live, as a driver would have it */
 	assert_int_equal(pci_device_cfg_wr16(h2, 0x9a, 0x8001, NULL), PCI_ERR_OK);
-	pci_devhdl_t h4 = attach(bdf, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t h4 = tu_attach(bdf, pci_attachFlags_MULTI_OWNER);
 	assert_int_equal(tu_peek8(bdf, 0x9b) & 0x80, 0x80); /* joining owners do not quiesce */
 	assert_int_equal(pci_device_detach(h4), PCI_ERR_OK);
 	assert_int_equal(api(cap)->set_nirq(cap, h1, 2), PCI_ERR_OK);
@@ -602,7 +594,7 @@ static void test_failed_disable_at_detach(void **state)
 	assert_int_equal(n, 0);
 	assert_false(pci_device_cfg_cap_isenabled(h2, cap));
 	/* and the next owner quiesces although another owner is attached */
-	pci_devhdl_t h3 = attach(bdf, pci_attachFlags_MULTI_OWNER);
+	pci_devhdl_t h3 = tu_attach(bdf, pci_attachFlags_MULTI_OWNER);
 	assert_int_equal(tu_peek8(bdf, 0x9b) & 0x80, 0);
 	assert_int_equal(pci_device_detach(h3), PCI_ERR_OK);
 	assert_int_equal(pci_device_detach(h2), PCI_ERR_OK);
@@ -618,7 +610,7 @@ static void test_cap_of_vanished_device(void **state)
 	pcicap_sim_clear();
 	load_all();
 	/* same address, new device: the old object is not valid for it */
-	pci_devhdl_t h = attach(VIRTIO_GENERIC, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(VIRTIO_GENERIC, pci_attachFlags_OWNER);
 	assert_int_equal(pci_device_cfg_cap_enable(h, pci_reqType_e_UNSPECIFIED, cap),
 			 PCI_ERR_EINVAL);
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);

@@ -30,14 +30,6 @@ static pci_bdf_t add_bars(pci_bdf_t bdf, bool flr)
 	return tu_add(bdf, &d);
 }
 
-static pci_devhdl_t attach(pci_bdf_t bdf, pci_attachFlags_t f)
-{
-	pci_err_t err;
-	pci_devhdl_t h = pci_device_attach(bdf, f, &err);
-	assert_int_equal(err, PCI_ERR_OK);
-	return h;
-}
-
 static void check_bar(const pci_ba_t *b, int num, pci_asType_e type, uint64_t addr, uint64_t size,
 		      uint32_t attrs)
 {
@@ -58,7 +50,7 @@ static void test_read_ba(void **state)
 {
 	(void)state;
 	pci_bdf_t bdf = add_bars(PCI_BDF(1, 0, 0), false);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	int_t n = 0;
 	assert_int_equal(pci_device_read_ba(h, &n, NULL, pci_reqType_e_UNSPECIFIED), PCI_ERR_OK);
 	assert_int_equal(n, 3);
@@ -101,7 +93,7 @@ static void test_read_ba(void **state)
 	n = 1;
 	assert_int_equal(pci_device_read_ba(h, &n, NULL, pci_reqType_e_MANDATORY), PCI_ERR_EINVAL);
 	assert_int_equal(pci_device_read_ba(h, &n, ba, (pci_reqType_t)3), PCI_ERR_EINVAL);
-	pci_devhdl_t sh = attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t sh = tu_attach(bdf, pci_attachFlags_e_SHARED);
 	assert_int_equal(pci_device_read_ba(sh, &n, ba, pci_reqType_e_UNSPECIFIED),
 			 PCI_ERR_NOT_OWNER);
 	assert_int_equal(pci_device_read_ba(NULL, &n, ba, pci_reqType_e_UNSPECIFIED),
@@ -116,7 +108,7 @@ static void test_dump_bars_and_rom(void **state)
 	/* 82576: BAR0 32-bit mem at 0xe0800000, BAR1 mem at 0xe0000000, BAR2 I/O, BAR3 MSI-X */
 	assert_int_equal(pcicap_sim_add_dump(tu_fixture("dumps/intel-82576-nic.txt")), PCI_ERR_OK);
 	pci_bdf_t bdf = PCI_BDF(1, 0, 0);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
 	pci_ba_t ba[8];
 	int_t n = 8;
 	assert_int_equal(pci_device_read_ba(h, &n, ba, pci_reqType_e_UNSPECIFIED), PCI_ERR_OK);
@@ -145,7 +137,7 @@ static void test_dump_bars_and_rom(void **state)
 	pcicap_sim_device_t d;
 	pcicap_sim_device_init(&d);
 	tu_add(PCI_BDF(2, 0, 0), &d);
-	h = attach(PCI_BDF(2, 0, 0), pci_attachFlags_OWNER);
+	h = tu_attach(PCI_BDF(2, 0, 0), pci_attachFlags_OWNER);
 	assert_int_equal(pci_device_rom_enable(h), PCI_ERR_ENOTSUP);
 	assert_int_equal(pci_device_rom_disable(h), PCI_ERR_ENOTSUP);
 }
@@ -154,7 +146,7 @@ static void test_map_as(void **state)
 {
 	(void)state;
 	pci_bdf_t bdf = add_bars(PCI_BDF(1, 0, 0), false);
-	pci_devhdl_t h = attach(bdf, pci_attachFlags_e_SHARED);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_e_SHARED);
 	pci_ba_t as;
 	memset(&as, 0, sizeof(as)); /* padding too: the result is compared bytewise */
 	as.addr = 0x12340000;
@@ -189,12 +181,12 @@ static void test_reset(void **state)
 	(void)state;
 	pci_bdf_t flr = add_bars(PCI_BDF(1, 0, 0), true);
 	pci_bdf_t noflr = add_bars(PCI_BDF(2, 0, 0), false);
-	pci_devhdl_t h = attach(flr, pci_attachFlags_OWNER);
-	pci_devhdl_t n = attach(noflr, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(flr, pci_attachFlags_OWNER);
+	pci_devhdl_t n = tu_attach(noflr, pci_attachFlags_OWNER);
 	assert_int_equal(pci_device_write_cmd(h, 0x0406, NULL), PCI_ERR_OK);
 	assert_int_equal(pci_device_cfg_wr32(h, 0x100 - 4, 0x12345678, NULL), PCI_ERR_OK);
 	/* others attached: refused */
-	pci_devhdl_t sh = attach(flr, pci_attachFlags_e_SHARED);
+	pci_devhdl_t sh = tu_attach(flr, pci_attachFlags_e_SHARED);
 	assert_int_equal(pci_device_reset(h, pci_resetType_e_FUNCTION), PCI_ERR_ATTACH_SHARED);
 	assert_int_equal(pci_device_reset(sh, pci_resetType_e_FUNCTION), PCI_ERR_NOT_OWNER);
 	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
@@ -237,7 +229,7 @@ static void test_chassis_slot_and_type(void **state)
 	pci_bdf_t pbdf = tu_add(PCI_BDF(0, 3, 0), &plain);
 
 	pci_err_t err;
-	pci_devhdl_t h = attach(bbdf, pci_attachFlags_OWNER);
+	pci_devhdl_t h = tu_attach(bbdf, pci_attachFlags_OWNER);
 	assert_int_equal(pci_device_write_sec_busnum(h, 4, NULL), PCI_ERR_OK);
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
 

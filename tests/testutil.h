@@ -25,6 +25,16 @@ static inline const char *tu_fixture(const char *rel)
 	return buf;
 }
 
+/* Attach, asserting success. */
+static inline pci_devhdl_t tu_attach(pci_bdf_t bdf, pci_attachFlags_t flags)
+{
+	pci_err_t err;
+	pci_devhdl_t h = pci_device_attach(bdf, flags, &err);
+	assert_int_equal(err, PCI_ERR_OK);
+	assert_non_null(h);
+	return h;
+}
+
 /* Add a declarative device, asserting success. */
 static inline pci_bdf_t tu_add(pci_bdf_t bdf, const pcicap_sim_device_t *d)
 {
