@@ -1,5 +1,5 @@
 /*
- * Backend selection: built-in tables ("sim", "pciaccess") or a shared
+ * Backend selection: built-in tables ("sim", "pciaccess", "vfio") or a shared
  * object exporting pcicap_backend_entry.
  *
  * SPDX-License-Identifier: MIT
@@ -15,6 +15,9 @@ static const pcicap_backend_t *const builtin_backends[] = {
     &pcii_backend_sim,
 #ifdef PCICAP_HAVE_PCIACCESS
     &pcii_backend_pciaccess,
+#endif
+#ifdef PCICAP_HAVE_VFIO
+    &pcii_backend_vfio,
 #endif
 };
 

@@ -87,6 +87,13 @@ struct pcii_dev {
 	/* IRQs reported by pci_device_read_irq(), in slot order */
 	pci_irq_t *irqs;
 	uint_t nirqs;
+	/* BAR memory for pcicap_bar_read/write: sizes (bit i of bar_sized:
+	 * bar_size[i] known) and the MSI-X table and PBA windows they guard */
+	uint64_t bar_size[6];
+	uint8_t bar_sized;
+	bool msix_win_known;
+	int msix_win_bar[2]; /* table, PBA; -1: none */
+	uint64_t msix_win_off[2], msix_win_len[2];
 };
 
 struct pcii_hdl {

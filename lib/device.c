@@ -503,6 +503,12 @@ PCICAP_EXPORT pci_devhdl_t pci_device_attach(pci_bdf_t bdf, pci_attachFlags_t fl
 	err = pcii_own_acquire(dev, h, flags);
 	if (err != PCI_ERR_OK)
 		goto out;
+	/* the process's first owner: the backend takes the device (VFIO) */
+	if (h->owner && dev->nowners == 0 && pcii_be->open &&
+	    (err = pcii_be->open(pcii_be_ctx, dev->bdf)) != PCI_ERR_OK) {
+		pcii_own_release(dev, h);
+		goto out;
+	}
 	/* quiesce for the first owner anywhere, never under a live one (but
 	 * always after a failed disable left state behind) */
 	bool first_owner = h->owner && (!pcii_own_others(dev, h) || dev->needs_quiesce);
@@ -547,6 +553,8 @@ PCICAP_EXPORT pci_err_t pci_device_detach(pci_devhdl_t hv)
 		dev->nowners--;
 	if (dev->nowners == 0 && !gone)
 		pcii_irqs_clear(dev);
+	if (h->owner && dev->nowners == 0 && pcii_be->close)
+		pcii_be->close(pcii_be_ctx, dev->bdf);
 	__atomic_store_n(&h->dev, NULL, __ATOMIC_RELEASE);
 	proc_handles--;
 	pci_err_t err = PCI_ERR_OK;

@@ -51,11 +51,11 @@ static inline void pcii_spin_unlock(pcii_spin_t *s)
 }
 
 /* ---- little-endian helpers ---- */
-static inline uint32_t pcii_le_get(const uint8_t *p, unsigned len)
+static inline uint64_t pcii_le_get(const uint8_t *p, unsigned len)
 {
-	uint32_t v = 0;
+	uint64_t v = 0;
 	for (unsigned i = 0; i < len; i++)
-		v |= (uint32_t)p[i] << (8 * i);
+		v |= (uint64_t)p[i] << (8 * i);
 	return v;
 }
 static inline void pcii_le_put(uint8_t *p, unsigned len, uint64_t v)
@@ -108,6 +108,7 @@ static inline unsigned pcii_msi_cap_len(uint16_t ctrl)
 extern const pcicap_backend_t pcii_backend_sim;
 #ifdef PCICAP_HAVE_PCIACCESS
 extern const pcicap_backend_t pcii_backend_pciaccess;
+extern const pcicap_backend_t pcii_backend_vfio;
 #endif
 
 #endif

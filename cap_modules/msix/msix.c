@@ -585,10 +585,21 @@ static pci_err_t enable_by_backend(pcicap_capinst_t *ci, pci_reqType_t req, cons
 				   uint_t nslots, uint_t *got)
 {
 	msix_state_t *st = ci->state;
-	int_t *folded = malloc(st->n * sizeof(*folded));
-	if (!folded)
-		return PCI_ERR_ENOMEM;
-	pci_err_t err = PCI_ERR_IRQ_NOT_AVAIL;
+	/* every entry masked first, as on the direct path: the driver unmasks
+	 * (the backend keeps the vector controls: VFIO's table is the kernel's) */
+	uint64_t masked[(2048 + 63) / 64] = {0};
+	pci_err_t err = st->stale ? vc_refresh(ci) : PCI_ERR_OK;
+	for (uint_t e = 0; e < st->n && err == PCI_ERR_OK; e++)
+		if (!(shadow_peek(&st->vc[e]) & VC_MASKBIT) &&
+		    (err = entry_mask(ci, e, true, false)) == PCI_ERR_OK)
+			masked[e / 64] |= 1ull << (e % 64);
+	int_t *folded = err == PCI_ERR_OK ? malloc(st->n * sizeof(*folded)) : NULL;
+	if (!folded) {
+		err = err == PCI_ERR_OK ? PCI_ERR_ENOMEM : err;
+		goto undo;
+	}
+	st->stale = false;
+	err = PCI_ERR_IRQ_NOT_AVAIL;
 	uint_t k = nslots;
 	for (; k >= 1; k--) {
 		for (uint_t e = 0; e < st->n; e++)
@@ -601,16 +612,22 @@ static pci_err_t enable_by_backend(pcicap_capinst_t *ci, pci_reqType_t req, cons
 	if (err == PCI_ERR_IRQ_NOT_AVAIL && req == pci_reqType_e_MANDATORY)
 		err = PCI_ERR_CAP_NIRQ;
 	if (err != PCI_ERR_OK)
-		return err;
+		goto undo;
 	uint32_t ctrl;
 	ctrl_read(ci, &ctrl); /* the shadow follows what the backend did */
 	err = host->set_irqs(ci, st->irqs, k);
 	if (err == PCI_ERR_OK && (err = host->cmd_msgs(ci, true, &st->intx_saved)) != PCI_ERR_OK)
 		host->set_irqs(ci, NULL, 0);
-	if (err != PCI_ERR_OK)
-		host->msg_disable(ci, PCICAP_IRQ_KIND_MSIX);
-	else
+	if (err == PCI_ERR_OK) {
 		*got = k;
+		return PCI_ERR_OK;
+	}
+	host->msg_disable(ci, PCICAP_IRQ_KIND_MSIX);
+undo:
+	/* as it was: unmask what was unmasked before */
+	for (uint_t e = 0; e < st->n; e++)
+		if (masked[e / 64] & (1ull << (e % 64)))
+			entry_mask(ci, e, false, false);
 	return err;
 }
 

@@ -6,8 +6,9 @@
  * whether a device is present. Alignment, bounds, capability walking,
  * ownership and all MSI/MSI-X logic belong to the core and the modules.
  *
- * Built-in backends: "sim" (simulator) and "pciaccess" (host, through
- * libpciaccess). A third-party backend is a shared object that exports
+ * Built-in backends: "sim" (simulator), "pciaccess" (host, read-mostly,
+ * through libpciaccess) and "vfio" (host devices bound to vfio-pci, with real
+ * interrupts). A third-party backend is a shared object that exports
  *     const pcicap_backend_t pcicap_backend_entry;
  * and is selected with PCI_HW_MODULE=/path/to/backend.so.
  *
@@ -156,6 +157,22 @@ typedef struct pcicap_backend {
 	 *  of the kernel driver bound to the device in @p buf (NUL-terminated):
 	 *  PCI_ERR_OK, PCI_ERR_ENOENT (none), PCI_ERR_EINVAL (does not fit). */
 	pci_err_t (*driver)(void *ctx, pci_bdf_t bdf, char *buf, size_t len);
+
+	/** Optional (appended in ABI 1). The process is becoming an owner of
+	 *  the device (its first OWNER attach): take whatever the backend needs
+	 *  to drive it (VFIO: group, container and device). An error fails the
+	 *  attach with that code. Called before the core's first-owner quiesce. */
+	pci_err_t (*open)(void *ctx, pci_bdf_t bdf);
+	/** Optional (appended in ABI 1). The process's last owner handle of the
+	 *  device has been detached (its capabilities are disabled by then):
+	 *  release what open() took. */
+	void (*close)(void *ctx, pci_bdf_t bdf);
+	/** Optional (appended in ABI 1; NULL: PCI_ERR_ENOTSUP). Make @p len
+	 *  bytes at @p va (both page aligned) reachable by the device's DMA;
+	 *  *iova receives the bus address the device must use. */
+	pci_err_t (*dma_map)(void *ctx, pci_bdf_t bdf, void *va, size_t len, uint64_t *iova);
+	/** Optional. Undo dma_map() for exactly the range it returned. */
+	pci_err_t (*dma_unmap)(void *ctx, pci_bdf_t bdf, uint64_t iova, size_t len);
 } pcicap_backend_t;
 
 /** Smallest struct_size the core accepts (the table up to `scope`). */

@@ -106,6 +106,41 @@ pci_err_t pcicap_device_driver(pci_bdf_t bdf, char *buf, size_t len);
 uint_t pcicap_cap_offset(pci_cap_t cap);
 /** @} */
 
+/** @name Device memory for drivers
+ *  A QNX driver reaches its BARs with mmap_device_memory() and gives DMA
+ *  buffers to its device by physical address; Linux userspace can do
+ *  neither, so these calls go through the backend: VFIO regions and the
+ *  IOMMU ("vfio"), the simulated BAR memory ("sim").
+ *  @{ */
+/** Read @p width (1, 2, 4 or 8) bytes of BAR @p bar (0..5) at @p off,
+ *  naturally aligned, into *val (little-endian register value). Needs an
+ *  OWNER handle. Not for interrupt context (takes the library lock).
+ *  @return PCI_ERR_OK; PCI_ERR_EINVAL (bad handle, bar, width, alignment,
+ *  range beyond the BAR, NULL @p val); PCI_ERR_NOT_OWNER; PCI_ERR_ENOENT
+ *  (BAR not implemented); PCI_ERR_ENOTSUP (the backend has no BAR access);
+ *  PCI_ERR_ENODEV / PCI_ERR_DEV_NOT_AVAIL; or the backend's error. */
+pci_err_t pcicap_bar_read(pci_devhdl_t hdl, int bar, uint64_t off, uint_t width, uint64_t *val);
+/** Write @p val (it must fit in @p width bytes) to BAR memory; the rules of
+ *  pcicap_bar_read(). A write that touches the MSI-X table or PBA is
+ *  refused with PCI_ERR_CFG_ACCESS unless the handle was attached with
+ *  pci_attachFlags_e_FULL_CONFIG_ACCESS: they belong to the MSI-X module. */
+pci_err_t pcicap_bar_write(pci_devhdl_t hdl, int bar, uint64_t off, uint_t width, uint64_t val);
+/** Make @p len bytes of this process's memory at @p va (both page aligned;
+ *  the memory must stay allocated until unmapped) reachable by the device's
+ *  DMA; *iova receives the bus address to program into the device. The
+ *  mapping lasts until pcicap_dma_unmap() or the process's last owner
+ *  handle of the device is detached. Needs an OWNER handle.
+ *  @return PCI_ERR_OK; PCI_ERR_EINVAL (bad handle, NULL, unaligned, zero
+ *  length, or overlapping an existing mapping); PCI_ERR_NOT_OWNER;
+ *  PCI_ERR_ENOTSUP (the backend has no DMA: the simulator, a no-IOMMU VFIO
+ *  group); PCI_ERR_ENOMEM (no IOVA space or the IOMMU refused). */
+pci_err_t pcicap_dma_map(pci_devhdl_t hdl, void *va, size_t len, uint64_t *iova);
+/** Undo pcicap_dma_map() for exactly the range it returned.
+ *  @return PCI_ERR_OK; PCI_ERR_EINVAL (bad handle, or not a mapping made by
+ *  pcicap_dma_map()); PCI_ERR_NOT_OWNER; PCI_ERR_ENOTSUP. */
+pci_err_t pcicap_dma_unmap(pci_devhdl_t hdl, uint64_t iova, size_t len);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif
