@@ -25,6 +25,7 @@
 #   PCICAP_E2E_REQUIRED=1 fail instead of skipping when a host tool is missing
 #   PCICAP_E2E_VERBOSE=1  stream the whole guest console while it runs
 #   PCICAP_E2E_QEMU       QEMU binary (default qemu-system-x86_64)
+#   PCICAP_E2E_CONSOLE    where the guest console goes (default BUILD_DIR/e2e-console.log)
 #
 # The host's own PCI devices are never touched: everything VFIO does happens
 # inside the guest.
@@ -80,7 +81,7 @@ timeout_all=${PCICAP_E2E_TIMEOUT:-240}
 scen_timeout=${PCICAP_E2E_SCENARIO_TIMEOUT:-60}
 qemu=${PCICAP_E2E_QEMU:-qemu-system-x86_64}
 work=$build/e2e-work
-console_log=$build/e2e-console.log
+console_log=${PCICAP_E2E_CONSOLE:-$build/e2e-console.log}
 
 # ---------------------------------------------------------------- host tools
 
@@ -488,7 +489,7 @@ for b in "${boots[@]}"; do
 	case " $b " in *" unsafe "*) append="$append pcicap_e2e.unsafe_interrupts=1" ;; esac
 	left=$((deadline - ${EPOCHREALTIME%.*}))
 	if [ $left -le 0 ]; then
-		note "overall timeout (${timeout_all} s) reached before booting for: $names"
+		note "TIMEOUT: the overall limit of ${timeout_all} s was reached before booting for: $names"
 		boot_failed=1
 		break
 	fi
@@ -502,13 +503,15 @@ for b in "${boots[@]}"; do
 	echo "### boot: $names (intremap=$intremap, options: $b)" >>"$console_log"
 	echo "### ${qcmd[*]}" >>"$console_log"
 	t_boot=$EPOCHREALTIME
-	t_init="" rc=""
+	t_init="" rc="" panicked="" done=""
 	while IFS= read -r l || [ -n "$l" ]; do
 		l=${l%$'\r'}
 		if [[ $l =~ ^"### qemu exit status "([0-9]+)$ ]]; then
 			rc=${BASH_REMATCH[1]}
 		fi
 		[ -z "$t_init" ] && [[ $l == "E2E INIT"* ]] && t_init=$EPOCHREALTIME
+		[[ $l == "E2E DONE" ]] && done=1
+		[ -z "$panicked" ] && [[ $l == *"Kernel panic - "* ]] && panicked=${l#*Kernel panic - }
 		printf '%s\n' "$l" >>"$console_log"
 		[ "${PCICAP_E2E_VERBOSE:-0}" = 1 ] && printf '%s\n' "$l"
 	done < <(timeout -k 5 "$left" "${qcmd[@]}" </dev/null 2>&1; echo "### qemu exit status $?")
@@ -518,6 +521,13 @@ for b in "${boots[@]}"; do
 		boot_failed=1
 	elif [ "$rc" != 0 ]; then
 		note "QEMU failed with exit status $rc (boot for: $names)"
+		boot_failed=1
+	fi
+	if [ -n "$panicked" ]; then
+		note "the guest kernel panicked: $panicked (boot for: $names)"
+		boot_failed=1
+	elif [ -z "$done" ] && [ "$rc" = 0 ]; then
+		note "the guest stopped before the end of its /init (boot for: $names)"
 		boot_failed=1
 	fi
 	to_init=never
@@ -530,7 +540,7 @@ done
 failed=0
 echo
 for name in "${selected[@]}"; do
-	res=$(grep -E "^E2E RESULT $name (PASS|FAIL)( |\$)" "$console_log")
+	res=$(awk -v n="$name" '$1 == "E2E" && $2 == "RESULT" && $3 == n && ($4 == "PASS" || $4 == "FAIL")' "$console_log")
 	n=$(printf '%s' "$res" | grep -c .)
 	if [ "$n" = 0 ]; then
 		echo "E2E RESULT $name FAIL (no result line on the console)"
