@@ -32,6 +32,9 @@
 #
 # SPDX-License-Identifier: MIT
 
+# bash is needed (associative arrays, EPOCHREALTIME); under sh, start again in bash
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+
 set -u
 set -o pipefail
 export LC_ALL=C
@@ -105,7 +108,7 @@ fi
 # so that the guest shell runs them exactly as written.
 [ -f "$scen_file" ] || die "scenario file $scen_file not found"
 
-declare -A s_line s_boot s_timeout s_words
+declare -A s_line s_cmd s_boot s_timeout s_words
 s_order=()
 lineno=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -117,15 +120,14 @@ while IFS= read -r line || [ -n "$line" ]; do
 	name=${w[0]}
 	[[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "$where: bad scenario name '$name'"
 	[ -z "${s_line[$name]+x}" ] || die "$where: scenario '$name' defined twice"
-	boot="" tmo=$scen_timeout words=() cmd=""
+	intremap=on unsafe="" tmo=$scen_timeout words=() cmd=""
 	for x in "${w[@]:1}"; do
 		[[ $x =~ ^[A-Za-z0-9_./=:,+@%-]+$ ]] ||
 			die "$where: '$x': only letters, digits and _./=:,+@%- are allowed in a scenario"
 		if [ -z "$cmd" ] && [ "${x:0:1}" = @ ]; then
 			case $x in
-			@unsafe-interrupts) boot="$boot unsafe" ;;
-			@intremap=on) ;;
-			@intremap=off) boot="$boot nointremap" ;;
+			@unsafe-interrupts) unsafe=,unsafe-interrupts ;;
+			@intremap=on | @intremap=off) intremap=${x#@intremap=} ;;
 			@timeout=*)
 				tmo=${x#@timeout=}
 				[[ $tmo =~ ^[1-9][0-9]*$ ]] || die "$where: bad $x"
@@ -142,8 +144,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	/* | ../* | */../*) die "$where: the command must be a path relative to the build directory: $cmd" ;;
 	esac
 	s_line[$name]=$lineno
-	boot=${boot# }
-	s_boot[$name]=${boot:-default}
+	s_cmd[$name]=$cmd
+	s_boot[$name]=intremap=$intremap$unsafe
 	s_timeout[$name]=$tmo
 	s_words[$name]="${words[*]}"
 	s_order+=("$name")
@@ -151,14 +153,38 @@ done <"$scen_file"
 
 if [ $# -gt 0 ]; then
 	selected=()
+	declare -A seen
 	for name in "$@"; do
 		[ -n "${s_line[$name]+x}" ] || die "unknown scenario '$name' (known: ${s_order[*]})"
+		[ -z "${seen[$name]+x}" ] || die "scenario '$name' selected twice"
+		seen[$name]=1
 		selected+=("$name")
 	done
 else
 	selected=("${s_order[@]}")
 fi
 [ ${#selected[@]} -gt 0 ] || die "no scenarios in $scen_file"
+
+# Each selected scenario's program must have been built.
+for name in "${selected[@]}"; do
+	cmd=${s_cmd[$name]}
+	[ -f "$build/$cmd" ] || die "scenario '$name' ($scen_file:${s_line[$name]}): $build/$cmd does not exist (not built? guest programs belong in e2e_guest_exes in tests/e2e/meson.build)"
+	[ -x "$build/$cmd" ] || die "scenario '$name' ($scen_file:${s_line[$name]}): $build/$cmd is not executable"
+done
+
+# Scenarios with the same boot options share one boot; boots come in the
+# order of their first scenario, scenarios in the order selected.
+boots=()
+declare -A boot_id boot_names s_bootid
+for name in "${selected[@]}"; do
+	b=${s_boot[$name]}
+	if [ -z "${boot_id[$b]+x}" ]; then
+		boot_id[$b]=${#boots[@]}
+		boots+=("$b")
+	fi
+	s_bootid[$name]=${boot_id[$b]}
+	boot_names[$b]="${boot_names[$b]:+${boot_names[$b]},}$name"
+done
 
 # ---------------------------------------------------------------- kernel
 
@@ -349,17 +375,15 @@ for name in "${selected[@]}"; do
 			v=${x#*=}
 		elif [ -z "$cmd" ]; then
 			cmd=$x
-			[ -f "$build/$cmd" ] || die "scenario '$name' ($scen_file:${s_line[$name]}): $build/$cmd does not exist (not built? guest programs belong in e2e_guest_exes in tests/e2e/meson.build)"
-			[ -x "$build/$cmd" ] || die "scenario '$name': $build/$cmd is not executable"
 		fi
 		v=${v#./}
-		if [ -n "$v" ] && [ -f "$build/$v" ]; then
-			put_with_deps "$build/$v" "/pcicap/$v"
-			chmod 755 "$root/pcicap/$v" 2>/dev/null
-			[ -x "$build/$v" ] || chmod 644 "$root/pcicap/$v"
-		fi
+		[ -n "$v" ] && [ -f "$build/$v" ] && put_with_deps "$build/$v" "/pcicap/$v"
 	done
-	printf '%s %s %s\n' "$name" "${s_timeout[$name]}" "${s_words[$name]}" >>"$root/e2e/scenarios"
+done
+# the guest's list: boot name timeout words...
+for name in "${selected[@]}"; do
+	printf '%s %s %s %s\n' "${s_bootid[$name]}" "$name" "${s_timeout[$name]}" "${s_words[$name]}" \
+		>>"$root/e2e/scenarios"
 done
 
 # /init
@@ -388,10 +412,10 @@ now_ms() {
 	fi
 }
 
-run="" unsafe=0
+boot="" unsafe=0
 for w in $(cat /proc/cmdline); do
 	case $w in
-	pcicap_e2e.run=*) run=${w#*=} ;;
+	pcicap_e2e.boot=*) boot=${w#*=} ;;
 	pcicap_e2e.unsafe_interrupts=1) unsafe=1 ;;
 	esac
 done
@@ -436,8 +460,8 @@ export LD_LIBRARY_PATH=/pcicap/lib
 export HOME=/tmp
 mkdir -p $PCICAP_RUNTIME_DIR
 
-while read name tmo words; do
-	case ",$run," in *",$name,"*) ;; *) continue ;; esac
+while read b name tmo words; do
+	[ "$b" = "$boot" ] || continue
 	echo "E2E RUN $name: $words"
 	t0=$(now_ms)
 	(cd /pcicap && exec timeout -s KILL $tmo env $words </dev/null)
@@ -462,15 +486,6 @@ note "initramfs: $(du -k "$work/initramfs.cpio" | cut -f1) KiB, ${#copied[@]} fi
 
 # ---------------------------------------------------------------- boot
 
-# Scenarios with the same boot options share one boot, in order of first use.
-boots=()
-declare -A boot_names
-for name in "${selected[@]}"; do
-	b=${s_boot[$name]}
-	[ -n "${boot_names[$b]+x}" ] || boots+=("$b")
-	boot_names[$b]="${boot_names[$b]:+${boot_names[$b]},}$name"
-done
-
 bios=()
 for f in /usr/share/qemu/qboot.rom /usr/share/qboot/bios.bin; do
 	[ -f "$f" ] && { bios=(-bios "$f"); break; }
@@ -484,9 +499,9 @@ summary=()
 for b in "${boots[@]}"; do
 	names=${boot_names[$b]}
 	intremap=on
-	append="console=ttyS0 intel_iommu=on panic=-1 loglevel=4 pcicap_e2e.run=$names"
-	case " $b " in *" nointremap "*) intremap=off ;; esac
-	case " $b " in *" unsafe "*) append="$append pcicap_e2e.unsafe_interrupts=1" ;; esac
+	append="console=ttyS0 intel_iommu=on panic=-1 loglevel=4 pcicap_e2e.boot=${boot_id[$b]}"
+	case ,$b, in *,intremap=off,*) intremap=off ;; esac
+	case ,$b, in *,unsafe-interrupts,*) append="$append pcicap_e2e.unsafe_interrupts=1" ;; esac
 	left=$((deadline - ${EPOCHREALTIME%.*}))
 	if [ $left -le 0 ]; then
 		note "TIMEOUT: the overall limit of ${timeout_all} s was reached before booting for: $names"
@@ -500,7 +515,7 @@ for b in "${boots[@]}"; do
 		-device e1000e,netdev=n0 -netdev user,id=n0,restrict=on
 		-kernel "$kdir/vmlinuz" -initrd "$work/initramfs.cpio"
 		-append "$append")
-	echo "### boot: $names (intremap=$intremap, options: $b)" >>"$console_log"
+	echo "### boot ${boot_id[$b]}: $names ($b)" >>"$console_log"
 	echo "### ${qcmd[*]}" >>"$console_log"
 	t_boot=$EPOCHREALTIME
 	t_init="" rc="" panicked="" done=""
