@@ -18,7 +18,7 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 case $1 in
-pass) echo "selftest: pass" ;;
+pass) printf 'selftest: pass, and no newline at the end' ;;
 exit) echo "selftest: exiting with $2"; exit "$2" ;;
 sleep) echo "selftest: sleeping $2 s"; sleep "$2" ;;
 panic)

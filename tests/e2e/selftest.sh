@@ -22,7 +22,8 @@ harness=$here/vfio-e2e.sh
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 export PCICAP_E2E_CONSOLE=$build/e2e-selftest-console.log
-unset PCICAP_E2E_REQUIRED PCICAP_E2E_VERBOSE PCICAP_E2E_TIMEOUT PCICAP_E2E_QEMU PCICAP_E2E_SCENARIOS
+unset PCICAP_E2E_REQUIRED PCICAP_E2E_VERBOSE PCICAP_E2E_TIMEOUT PCICAP_E2E_QEMU PCICAP_E2E_SCENARIOS \
+	PCICAP_E2E_DRY_RUN PCICAP_E2E_SCENARIO_TIMEOUT
 fails=0
 
 fail() {
@@ -95,6 +96,32 @@ expect bad-option "vfio-e2e: error: $tmp/opt.scen:1: unknown option @fast"
 
 run unknown-name 1 -- probe no-such-scenario
 expect unknown-name "vfio-e2e: error: unknown scenario 'no-such-scenario'"
+
+# The plan: scenarios share a boot when their options match (in any order,
+# @timeout aside), @own-boot gets one of its own, boots come in the order of
+# their first scenario.
+cat >"$tmp/plan.scen" <<'EOF'
+p1 tests/e2e/selftest-guest.sh pass
+p2 @timeout=5 @unsafe-interrupts @intremap=off tests/e2e/selftest-guest.sh pass
+p3 @intremap=off @unsafe-interrupts tests/e2e/selftest-guest.sh pass
+p4 @own-boot tests/e2e/selftest-guest.sh pass
+p5 @intremap=on tests/e2e/selftest-guest.sh pass
+p6 @own-boot tests/e2e/selftest-guest.sh pass
+EOF
+run plan 0 PCICAP_E2E_DRY_RUN=1 PCICAP_E2E_SCENARIOS="$tmp/plan.scen" --
+expect plan "vfio-e2e: boot 0 (intremap=on): p1,p5"
+expect plan "vfio-e2e: boot 1 (intremap=off,unsafe-interrupts): p2,p3"
+expect plan "vfio-e2e: boot 2 (intremap=on,own-boot=p4): p4"
+expect plan "vfio-e2e: boot 3 (intremap=on,own-boot=p6): p6"
+run plan-selected 0 PCICAP_E2E_DRY_RUN=1 PCICAP_E2E_SCENARIOS="$tmp/plan.scen" -- p5 p3 p1
+expect plan-selected "vfio-e2e: boot 0 (intremap=on): p5,p1"
+expect plan-selected "vfio-e2e: boot 1 (intremap=off,unsafe-interrupts): p3"
+absent plan-selected "boot 2"
+run selected-twice 1 PCICAP_E2E_DRY_RUN=1 PCICAP_E2E_SCENARIOS="$tmp/plan.scen" -- p1 p1
+expect selected-twice "vfio-e2e: error: scenario 'p1' selected twice"
+printf 'p1 tests/e2e/selftest-guest.sh pass\np1 tests/e2e/selftest-guest.sh pass\n' >"$tmp/twice.scen"
+run defined-twice 1 PCICAP_E2E_SCENARIOS="$tmp/twice.scen" --
+expect defined-twice "vfio-e2e: error: $tmp/twice.scen:2: scenario 'p1' defined twice"
 
 # QEMU that fails at once.
 run qemu-fails 1 PCICAP_E2E_QEMU=false -- probe

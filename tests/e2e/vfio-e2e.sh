@@ -24,6 +24,7 @@
 #   PCICAP_E2E_SCENARIO_TIMEOUT  default per-scenario limit in the guest, seconds (default 60)
 #   PCICAP_E2E_REQUIRED=1 fail instead of skipping when a host tool is missing
 #   PCICAP_E2E_VERBOSE=1  stream the whole guest console while it runs
+#   PCICAP_E2E_DRY_RUN=1  only check the scenarios and print the boots they need
 #   PCICAP_E2E_QEMU       QEMU binary (default qemu-system-x86_64)
 #   PCICAP_E2E_CONSOLE    where the guest console goes (default BUILD_DIR/e2e-console.log)
 #
@@ -120,19 +121,20 @@ while IFS= read -r line || [ -n "$line" ]; do
 	name=${w[0]}
 	[[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || die "$where: bad scenario name '$name'"
 	[ -z "${s_line[$name]+x}" ] || die "$where: scenario '$name' defined twice"
-	intremap=on unsafe="" tmo=$scen_timeout words=() cmd=""
+	intremap=on unsafe="" own="" tmo=$scen_timeout words=() cmd=""
 	for x in "${w[@]:1}"; do
 		[[ $x =~ ^[A-Za-z0-9_./=:,+@%-]+$ ]] ||
 			die "$where: '$x': only letters, digits and _./=:,+@%- are allowed in a scenario"
 		if [ -z "$cmd" ] && [ "${x:0:1}" = @ ]; then
 			case $x in
 			@unsafe-interrupts) unsafe=,unsafe-interrupts ;;
+			@own-boot) own=",own-boot=$name" ;;
 			@intremap=on | @intremap=off) intremap=${x#@intremap=} ;;
 			@timeout=*)
 				tmo=${x#@timeout=}
 				[[ $tmo =~ ^[1-9][0-9]*$ ]] || die "$where: bad $x"
 				;;
-			*) die "$where: unknown option $x (known: @unsafe-interrupts @intremap=on|off @timeout=SECONDS)" ;;
+			*) die "$where: unknown option $x (known: @unsafe-interrupts @intremap=on|off @own-boot @timeout=SECONDS)" ;;
 			esac
 			continue
 		fi
@@ -145,7 +147,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	esac
 	s_line[$name]=$lineno
 	s_cmd[$name]=$cmd
-	s_boot[$name]=intremap=$intremap$unsafe
+	s_boot[$name]=intremap=$intremap$unsafe$own
 	s_timeout[$name]=$tmo
 	s_words[$name]="${words[*]}"
 	s_order+=("$name")
@@ -185,6 +187,13 @@ for name in "${selected[@]}"; do
 	s_bootid[$name]=${boot_id[$b]}
 	boot_names[$b]="${boot_names[$b]:+${boot_names[$b]},}$name"
 done
+
+if [ "${PCICAP_E2E_DRY_RUN:-0}" = 1 ]; then
+	for b in "${boots[@]}"; do
+		note "boot ${boot_id[$b]} ($b): ${boot_names[$b]}"
+	done
+	exit 0
+fi
 
 # ---------------------------------------------------------------- kernel
 
@@ -556,7 +565,11 @@ done
 failed=0
 echo
 for name in "${selected[@]}"; do
-	res=$(awk -v n="$name" '$1 == "E2E" && $2 == "RESULT" && $3 == n && ($4 == "PASS" || $4 == "FAIL")' "$console_log")
+	# (from "E2E RESULT" on: a scenario's last line may lack its newline)
+	res=$(awk -v n="$name" 'i = index($0, "E2E RESULT ") {
+		$0 = substr($0, i)
+		if ($3 == n && ($4 == "PASS" || $4 == "FAIL")) print
+	}' "$console_log")
 	n=$(printf '%s' "$res" | grep -c .)
 	if [ "$n" = 0 ]; then
 		echo "E2E RESULT $name FAIL (no result line on the console)"
