@@ -19,7 +19,11 @@ check() { # check DESCRIPTION COMMAND...
 
 case $1 in
 pass) printf 'selftest: pass, and no newline at the end' ;;
-exit) echo "selftest: exiting with $2"; exit "$2" ;;
+exit)
+	echo "selftest: exiting with $2"
+	echo "selftest: kernel log marker $2" >/dev/kmsg # shown with the failure
+	exit "$2"
+	;;
 sleep) echo "selftest: sleeping $2 s"; sleep "$2" ;;
 panic)
 	echo "selftest: crashing the guest kernel"

@@ -151,6 +151,12 @@ expect guest "vfio-e2e: boot [st-nointremap,st-unsafe-ir]: QEMU start to /init"
 expect guest "---- guest console"
 expect guest "vfio-e2e: FAILED"
 grep -q "^E2E RUN st-after-panic" "$PCICAP_E2E_CONSOLE" && fail "guest: st-after-panic ran after the panic"
+if grep -q "^E2E DMESG st-fail: .*selftest: kernel log marker 3" "$PCICAP_E2E_CONSOLE"; then
+	echo "selftest: ok   guest: the kernel log of st-fail is on the console"
+else
+	fail "guest: no E2E DMESG line with the kernel log of st-fail"
+fi
+grep -q "^E2E DMESG st-pass" "$PCICAP_E2E_CONSOLE" && fail "guest: E2E DMESG lines for st-pass, which passed"
 
 # The overall limit: QEMU is killed (or never started) when it is reached.
 run overall-timeout 1 PCICAP_E2E_TIMEOUT=3 PCICAP_E2E_SCENARIOS="$tmp/all.scen" -- st-pass

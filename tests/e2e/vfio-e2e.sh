@@ -473,17 +473,21 @@ mkdir -p $PCICAP_RUNTIME_DIR
 while read b name tmo words; do
 	[ "$b" = "$boot" ] || continue
 	echo "E2E RUN $name: $words"
+	dmesg -c >/dev/null
 	t0=$(now_ms)
 	(cd /pcicap && exec timeout -s KILL $tmo env $words </dev/null)
 	rc=$?
 	ms=$(( $(now_ms) - t0 ))
 	if [ $rc = 0 ]; then
-		echo "E2E RESULT $name PASS ($ms ms)"
+		verdict="PASS ($ms ms)"
 	elif [ $rc = 137 ] && [ $ms -ge $((tmo * 1000)) ]; then
-		echo "E2E RESULT $name FAIL (timeout after $tmo s)"
+		verdict="FAIL (timeout after $tmo s)"
 	else
-		echo "E2E RESULT $name FAIL (exit $rc)"
+		verdict="FAIL (exit $rc)"
 	fi
+	# on failure, the kernel's messages of all levels since the scenario began
+	[ $rc = 0 ] || dmesg | sed "s/^/E2E DMESG $name: /"
+	echo "E2E RESULT $name $verdict"
 done </e2e/scenarios
 echo "E2E DONE"
 poweroff -f
