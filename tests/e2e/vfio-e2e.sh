@@ -19,6 +19,7 @@
 # Environment (all optional):
 #   PCICAP_E2E_CACHE      kernel cache directory (default BUILD_DIR/e2e-cache)
 #   PCICAP_E2E_KERNEL_PKG kernel image package (default: what linux-image-cloud-amd64 depends on)
+#   PCICAP_E2E_OFFLINE=1  use the newest kernel of the cache without asking apt (saves ~0.7 s)
 #   PCICAP_E2E_SCENARIOS  scenario file (default: the scenarios file next to this script)
 #   PCICAP_E2E_TIMEOUT    overall limit in seconds for all boots (default 240)
 #   PCICAP_E2E_SCENARIO_TIMEOUT  default per-scenario limit in the guest, seconds (default 60)
@@ -211,6 +212,11 @@ kernel_from_cache() {
 
 fetch_kernel() {
 	local pkg=${PCICAP_E2E_KERNEL_PKG:-} ver="" kdir tmp deb kver m f dep
+	if [ "${PCICAP_E2E_OFFLINE:-0}" = 1 ]; then
+		kdir=$(kernel_from_cache) || die "PCICAP_E2E_OFFLINE=1 but $cache holds no kernel"
+		echo "$kdir"
+		return
+	fi
 	if [ -z "$pkg" ] && command -v apt-cache >/dev/null 2>&1; then
 		# "Depends: linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)": one
 		# apt-cache call (they cost about 0.5 s each) gives name and version
