@@ -549,7 +549,7 @@ for b in "${boots[@]}"; do
 		[ -z "$panicked" ] && [[ $l == *"Kernel panic - "* ]] && panicked=${l#*Kernel panic - }
 		printf '%s\n' "$l" >>"$console_log"
 		[ "${PCICAP_E2E_VERBOSE:-0}" = 1 ] && printf '%s\n' "$l"
-	done < <(timeout -k 5 "$left" "${qcmd[@]}" </dev/null 2>&1; echo "### qemu exit status $?")
+	done < <(timeout --foreground -k 5 "$left" "${qcmd[@]}" </dev/null 2>&1; echo "### qemu exit status $?")
 	t_end=$EPOCHREALTIME
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		note "TIMEOUT: QEMU killed after the overall limit of ${timeout_all} s (boot for: $names)"
