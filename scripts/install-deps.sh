@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install what pcicap needs to build and test on Debian 12 (idempotent).
 set -eu
-pkgs="build-essential meson ninja-build pkg-config libcmocka-dev libpciaccess-dev libpci-dev pciutils valgrind binutils"
+# qemu-system-x86, qemu-system-data (qboot), busybox-static, cpio: the VFIO
+# end-to-end test's guest (tests/e2e); nothing is installed into /boot.
+pkgs="build-essential meson ninja-build pkg-config libcmocka-dev libpciaccess-dev libpci-dev pciutils valgrind binutils qemu-system-x86 qemu-system-data busybox-static cpio"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

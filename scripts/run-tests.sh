@@ -1,7 +1,8 @@
 #!/bin/sh
 # README command 2: every test, four ways:
 #   1. a warnings-as-errors build, the whole suite (the hw suite skips where
-#      the host has no PCI bus);
+#      the host has no PCI bus), then the vfio suite: real MSI/MSI-X through
+#      VFIO in a QEMU guest (tests/e2e; a plain `meson test` leaves it out);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the unit suite under ThreadSanitizer;
 #   4. the unit suite under valgrind.
@@ -17,6 +18,7 @@ run() {
 
 run build-werror -Dwerror=true -Dtests=enabled
 meson test -C build-werror --print-errorlogs
+PCICAP_E2E_REQUIRED=1 meson test -C build-werror --suite vfio --print-errorlogs
 
 run build-asan -Dwerror=true -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
