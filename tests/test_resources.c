@@ -1,5 +1,7 @@
 /* Address spaces, ROM, address translation, reset, chassis/slot, type. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -257,11 +259,98 @@ static void test_chassis_slot_and_type(void **state)
 	assert_int_equal(pci_device_get_type(PCI_BDF(9, 9, 0), &sub), pci_device_type_e_UNKNOWN);
 }
 
+/* pcicap_bar_read/write and the DMA calls on the simulator. */
+static void test_bar_memory(void **state)
+{
+	(void)state;
+	pci_bdf_t bdf = add_bars(PCI_BDF(1, 0, 0), false);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
+	pcicap_sim_counters_t c0 = tu_counters(bdf);
+	assert_int_equal(pcicap_bar_write(h, 0, 0x100, 4, 0xdeadbeef), PCI_ERR_OK);
+	assert_int_equal(pcicap_bar_write(h, 0, 0x108, 8, 0x0123456789abcdefULL), PCI_ERR_OK);
+	assert_int_equal(pcicap_bar_write(h, 0, 0x112, 2, 0xbeef), PCI_ERR_OK);
+	assert_int_equal(pcicap_bar_write(h, 0, 0x115, 1, 0x5a), PCI_ERR_OK);
+	uint8_t raw[24];
+	assert_int_equal(pcicap_sim_peek_bar(bdf, 0, 0x100, raw, sizeof(raw)), PCI_ERR_OK);
+	assert_memory_equal(raw, "\xef\xbe\xad\xde", 4);
+	assert_memory_equal(raw + 8, "\xef\xcd\xab\x89\x67\x45\x23\x01", 8);
+	assert_int_equal(raw[0x12], 0xef);
+	assert_int_equal(raw[0x13], 0xbe);
+	assert_int_equal(raw[0x15], 0x5a);
+	uint64_t v = 0;
+	assert_int_equal(pcicap_bar_read(h, 0, 0x100, 4, &v), PCI_ERR_OK);
+	assert_true(v == 0xdeadbeef);
+	assert_int_equal(pcicap_bar_read(h, 0, 0x108, 8, &v), PCI_ERR_OK);
+	assert_true(v == 0x0123456789abcdefULL);
+	assert_int_equal(pcicap_bar_read(h, 0, 0x101, 1, &v), PCI_ERR_OK);
+	assert_true(v == 0xbe);
+	/* one backend access each, nothing else: the BAR size is cached */
+	pcicap_sim_counters_t c1 = tu_counters(bdf);
+	assert_true(c1.bar_writes - c0.bar_writes == 4);
+	assert_true(c1.bar_reads - c0.bar_reads == 3);
+
+	/* refusals: nothing reaches the device */
+	uint64_t keep = 77;
+	assert_int_equal(pcicap_bar_read(h, 0, 0x100, 3, &keep), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_read(h, 0, 0x102, 4, &keep), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_read(h, 0, 0x20000 - 2, 4, &keep), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_read(h, 0, 0x20000, 1, &keep), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_read(h, 0, UINT64_MAX - 3, 4, &keep), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_read(h, 0, 0, 4, NULL), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_read(h, 6, 0, 4, &keep), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_read(h, -1, 0, 4, &keep), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_read(h, 1, 0, 4, &keep), PCI_ERR_ENOENT); /* upper half */
+	assert_int_equal(pcicap_bar_read(h, 5, 0, 4, &keep), PCI_ERR_ENOENT);
+	assert_int_equal(pcicap_bar_read(NULL, 0, 0, 4, &keep), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_bar_write(h, 0, 0, 1, 0x100), PCI_ERR_EINVAL); /* does not fit */
+	assert_int_equal(pcicap_bar_write(h, 0, 0, 2, 0x10000), PCI_ERR_EINVAL);
+	assert_true(keep == 77);
+	/* the MSI-X table (BAR3 0..0x3f) and PBA (BAR3 0x2000) belong to the module */
+	assert_int_equal(pcicap_bar_write(h, 3, 0x0c, 4, 0), PCI_ERR_CFG_ACCESS);
+	assert_int_equal(pcicap_bar_write(h, 3, 0x38, 8, 0), PCI_ERR_CFG_ACCESS);
+	assert_int_equal(pcicap_bar_write(h, 3, 0x2000, 8, 0), PCI_ERR_CFG_ACCESS);
+	assert_int_equal(pcicap_bar_read(h, 3, 0x0c, 4, &v), PCI_ERR_OK); /* reads are fine */
+	assert_true(v == 1);                                               /* masked */
+	assert_int_equal(pcicap_bar_write(h, 3, 0x40, 4, 7), PCI_ERR_OK);     /* past the table */
+	assert_int_equal(pcicap_bar_write(h, 3, 0x2008, 4, 7), PCI_ERR_OK);   /* past the PBA */
+	pcicap_sim_counters_t c2 = tu_counters(bdf);
+	assert_true(c2.bar_writes - c1.bar_writes == 2);
+	/* not an owner */
+	pci_devhdl_t ro = tu_attach(bdf, 0);
+	assert_int_equal(pcicap_bar_read(ro, 0, 0x100, 4, &v), PCI_ERR_NOT_OWNER);
+	assert_int_equal(pcicap_bar_write(ro, 0, 0x100, 4, 0), PCI_ERR_NOT_OWNER);
+	assert_int_equal(pci_device_detach(ro), PCI_ERR_OK);
+
+	/* DMA: the simulator has none */
+	long pg = sysconf(_SC_PAGESIZE);
+	void *buf = aligned_alloc((size_t)pg, (size_t)pg);
+	assert_non_null(buf);
+	uint64_t iova = 5;
+	assert_int_equal(pcicap_dma_map(h, buf, (size_t)pg, &iova), PCI_ERR_ENOTSUP);
+	assert_int_equal(pcicap_dma_map(h, (char *)buf + 1, (size_t)pg, &iova), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_dma_map(h, buf, 100, &iova), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_dma_map(h, buf, 0, &iova), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_dma_map(h, buf, (size_t)pg, NULL), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_dma_map(NULL, buf, (size_t)pg, &iova), PCI_ERR_EINVAL);
+	assert_int_equal(pcicap_dma_unmap(h, 0x100000, (size_t)pg), PCI_ERR_ENOTSUP);
+	assert_int_equal(pcicap_dma_unmap(h, 0x100001, (size_t)pg), PCI_ERR_EINVAL);
+	assert_true(iova == 5);
+	free(buf);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+
+	/* FULL_CONFIG_ACCESS reaches the table */
+	h = tu_attach(bdf, pci_attachFlags_OWNER | pci_attachFlags_e_FULL_CONFIG_ACCESS);
+	assert_int_equal(pcicap_bar_write(h, 3, 0x08, 4, 0x42), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_peek_bar(bdf, 3, 0x08, raw, 4), PCI_ERR_OK);
+	assert_int_equal(raw[0], 0x42);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    TU_TEST(test_read_ba), TU_TEST(test_dump_bars_and_rom),     TU_TEST(test_map_as),
-	    TU_TEST(test_reset),   TU_TEST(test_chassis_slot_and_type),
+	    TU_TEST(test_reset),   TU_TEST(test_chassis_slot_and_type), TU_TEST(test_bar_memory),
 	};
 	return TU_RUN(tests);
 }
