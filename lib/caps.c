@@ -5,6 +5,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -757,8 +758,8 @@ static pci_err_t host_cfg_wr(const pcicap_capinst_t *ci, uint_t off, uint_t widt
 
 static bool bar_width_ok(int bar, uint64_t off, uint_t width)
 {
-	return bar >= 0 && bar < 6 && (width == 1 || width == 2 || width == 4 || width == 8) &&
-	       off % width == 0;
+	/* bar 0..5, width 1, 2, 4 or 8 (bits of 0x116), naturally aligned */
+	return (unsigned)bar < 6 && width <= 8 && ((0x116u >> width) & 1) && !(off & (width - 1));
 }
 
 static pci_err_t host_bar_rd(const pcicap_capinst_t *ci, int bar, uint64_t off, uint_t width,
@@ -768,12 +769,9 @@ static pci_err_t host_bar_rd(const pcicap_capinst_t *ci, int bar, uint64_t off, 
 		return PCI_ERR_EINVAL;
 	if (!pcii_be->bar_read)
 		return PCI_ERR_ENOTSUP;
-	uint8_t b[8] = {0};
-	pci_err_t err = pcii_be->bar_read(pcii_be_ctx, ci->bdf, bar, off, b, width);
-	uint64_t v = 0;
-	for (uint_t i = 0; i < width; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	*val = v;
+	uint64_t b = 0; /* the bytes land in order: a little-endian value */
+	pci_err_t err = pcii_be->bar_read(pcii_be_ctx, ci->bdf, bar, off, &b, width);
+	*val = le64toh(b);
 	return err;
 }
 
@@ -784,9 +782,8 @@ static pci_err_t host_bar_wr(const pcicap_capinst_t *ci, int bar, uint64_t off, 
 		return PCI_ERR_EINVAL;
 	if (!pcii_be->bar_write)
 		return PCI_ERR_ENOTSUP;
-	uint8_t b[8];
-	pcii_le_put(b, width, val);
-	return pcii_be->bar_write(pcii_be_ctx, ci->bdf, bar, off, b, width);
+	uint64_t b = htole64(val); /* its first @width bytes: the value, little-endian */
+	return pcii_be->bar_write(pcii_be_ctx, ci->bdf, bar, off, &b, width);
 }
 
 static pci_err_t host_bar_info(const pcicap_capinst_t *ci, int bar, pci_ba_t *ba)

@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <endian.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,9 +159,9 @@ pci_err_t pcii_owner_get(pci_devhdl_t hv, pcii_hdl_t **hp, pcii_dev_t **devp)
 
 pci_err_t pcii_cfg_read(const pcii_dev_t *dev, uint_t off, uint_t width, uint32_t *val)
 {
-	uint8_t b[4] = {0};
-	pci_err_t err = pcii_be->cfg_read(pcii_be_ctx, dev->bdf, off, b, width);
-	*val = err == PCI_ERR_OK ? pcii_le_get(b, width) : (uint32_t)((1ULL << (8 * width)) - 1);
+	uint32_t b = 0; /* the bytes land in order: a little-endian value */
+	pci_err_t err = pcii_be->cfg_read(pcii_be_ctx, dev->bdf, off, &b, width);
+	*val = err == PCI_ERR_OK ? le32toh(b) : (uint32_t)((1ULL << (8 * width)) - 1);
 	return err;
 }
 
@@ -168,9 +169,8 @@ pci_err_t pcii_cfg_write(const pcii_dev_t *dev, uint_t off, uint_t width, uint32
 {
 	if (!pcii_be->cfg_write)
 		return PCI_ERR_CFG_ACCESS;
-	uint8_t b[4];
-	pcii_le_put(b, width, val);
-	return pcii_be->cfg_write(pcii_be_ctx, dev->bdf, off, b, width);
+	uint32_t b = htole32(val); /* its first @width bytes: the value, little-endian */
+	return pcii_be->cfg_write(pcii_be_ctx, dev->bdf, off, &b, width);
 }
 
 pci_err_t pcii_dev_present(const pcii_dev_t *dev)
