@@ -70,6 +70,12 @@ static pcii_hdl_t *hdl_slot(uint32_t idx)
 
 pcii_hdl_t *pcii_hdl_get(pci_devhdl_t h)
 {
+	uint32_t g;
+	return pcii_hdl_get_gen(h, &g);
+}
+
+pcii_hdl_t *pcii_hdl_get_gen(pci_devhdl_t h, uint32_t *gen_seen)
+{
 	uint64_t v = (uint64_t)(uintptr_t)h;
 	if ((v >> 48) != HDL_TAG)
 		return NULL;
@@ -81,6 +87,7 @@ pcii_hdl_t *pcii_hdl_get(pci_devhdl_t h)
 	uint32_t g = atomic_load_explicit(&s->gen, memory_order_acquire);
 	if (!(g & 1) || (g & 0x0FFFFFFFu) != gen)
 		return NULL;
+	*gen_seen = g;
 	return s;
 }
 
