@@ -273,14 +273,27 @@ static void graveyard_release(pcii_dev_t *d)
 	}
 }
 
+/* Lock held. Callers mostly ask for the device they asked for last (the
+ * calls of a driver on one device) or the one after it (an enumeration):
+ * both are tried before the binary search, so that walking the table is
+ * O(n). */
 static pcii_dev_t *table_lookup(pci_bdf_t bdf)
 {
+	static size_t hint;
+	for (size_t i = hint; i < ndevs && i <= hint + 1; i++) {
+		if (cmp_bdf(devs[i]->bdf, bdf) == 0) {
+			hint = i;
+			return devs[i];
+		}
+	}
 	size_t lo = 0, hi = ndevs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = cmp_bdf(devs[mid]->bdf, bdf);
-		if (c == 0)
+		if (c == 0) {
+			hint = mid;
 			return devs[mid];
+		}
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -297,7 +310,12 @@ static pci_err_t rescan(void)
 	pci_err_t err = pcii_be->scan(pcii_be_ctx, &bd, &nb);
 	if (err != PCI_ERR_OK)
 		return err;
-	if (nb)
+	/* sorted unless the backend lists in order already (the simulator
+	 * does): no O(n log n) at every rescan */
+	size_t unsorted = 1;
+	while (unsorted < nb && cmp_bedev(&bd[unsorted - 1], &bd[unsorted]) <= 0)
+		unsorted++;
+	if (unsorted < nb)
 		qsort(bd, nb, sizeof(*bd), cmp_bedev);
 	pcii_dev_t **nd = calloc(nb ? nb : 1, sizeof(*nd));
 	if (!nd) {
