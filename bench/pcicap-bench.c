@@ -303,6 +303,23 @@ static void set_per_call(const char *name, uint64_t sum, uint_t reps)
 
 #define MASK_REPS 64u
 
+typedef pci_err_t (*entry_call_t)(pci_devhdl_t, pci_cap_t, uint_t);
+
+/* The accesses of MASK_REPS unmask/mask pairs over @nvec vectors, each call
+ * counted alone and summed. */
+static void mask_costs(const capdev_t *c, entry_call_t unmask_fn, entry_call_t mask_fn, uint_t nvec,
+		       pcicap_sim_counters_t *unmask, pcicap_sim_counters_t *mask)
+{
+	for (uint_t i = 0; i < MASK_REPS; i++) {
+		for (int k = 0; k < 2; k++) {
+			CHECK(pcicap_sim_reset_counters(c->bdf));
+			CHECK((k ? mask_fn : unmask_fn)(c->h, c->cap, i % nvec));
+			pcicap_sim_counters_t n = counters(c->bdf);
+			add_counters(k ? mask : unmask, &n);
+		}
+	}
+}
+
 static void bench_msi_masking(void)
 {
 	pci_bdf_t bdf = PCI_BDF(1, 0, 0);
@@ -310,17 +327,8 @@ static void bench_msi_masking(void)
 	capdev_t m = open_cap(bdf, CAPID_MSI);
 	CHECK(cap_msi_set_nirq(m.h, m.cap, 8));
 	CHECK(pci_device_cfg_cap_enable(m.h, pci_reqType_e_MANDATORY, m.cap));
-	pcicap_sim_counters_t mask = {0}, unmask = {0}, c;
-	for (uint_t i = 0; i < MASK_REPS; i++) {
-		CHECK(pcicap_sim_reset_counters(bdf));
-		CHECK(cap_msi_unmask_irq_entry_isr(m.h, m.cap, i % 8));
-		c = counters(bdf);
-		add_counters(&unmask, &c);
-		CHECK(pcicap_sim_reset_counters(bdf));
-		CHECK(cap_msi_mask_irq_entry_isr(m.h, m.cap, i % 8));
-		c = counters(bdf);
-		add_counters(&mask, &c);
-	}
+	pcicap_sim_counters_t mask = {0}, unmask = {0};
+	mask_costs(&m, cap_msi_unmask_irq_entry_isr, cap_msi_mask_irq_entry_isr, 8, &unmask, &mask);
 	set_per_call("msi_mask_cfg_writes", mask.cfg_writes, MASK_REPS);
 	set_per_call("msi_mask_cfg_reads", mask.cfg_reads + mask.bar_reads + mask.bar_writes,
 		     MASK_REPS);
@@ -334,17 +342,9 @@ static void bench_msix_masking(void)
 {
 	pci_bdf_t bdf = PCI_BDF(2, 0, 0);
 	capdev_t x = open_msix_enabled(bdf, 16);
-	pcicap_sim_counters_t mask = {0}, unmask = {0}, c;
-	for (uint_t i = 0; i < MASK_REPS; i++) {
-		CHECK(pcicap_sim_reset_counters(bdf));
-		CHECK(cap_msix_unmask_irq_entry_isr(x.h, x.cap, i % 16));
-		c = counters(bdf);
-		add_counters(&unmask, &c);
-		CHECK(pcicap_sim_reset_counters(bdf));
-		CHECK(cap_msix_mask_irq_entry_isr(x.h, x.cap, i % 16));
-		c = counters(bdf);
-		add_counters(&mask, &c);
-	}
+	pcicap_sim_counters_t mask = {0}, unmask = {0};
+	mask_costs(&x, cap_msix_unmask_irq_entry_isr, cap_msix_mask_irq_entry_isr, 16, &unmask,
+		   &mask);
 	set_per_call("msix_mask_bar_writes", mask.bar_writes, MASK_REPS);
 	set_per_call("msix_mask_bar_reads", mask.bar_reads, MASK_REPS);
 	set_per_call("msix_unmask_bar_writes", unmask.bar_writes, MASK_REPS);
