@@ -19,13 +19,11 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include <errno.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -511,6 +509,16 @@ static int callgrind_child(void)
 #endif
 }
 
+static const char *const isr_figures[] = {"isr_mask_overhead_instr", "isr_mask_instr",
+					  "raw_pair_instr", "isr_mask_vs_raw_ratio"};
+
+static void isr_na(const char *why)
+{
+	for (size_t i = 0; i < sizeof(isr_figures) / sizeof(isr_figures[0]); i++)
+		set_na(isr_figures[i], why);
+}
+
+#ifdef PCICAP_BENCH_CALLGRIND
 /* What one callgrind dump says: the instructions collected, and the calls
  * (caller, callee, inclusive instructions). */
 typedef struct {
@@ -607,15 +615,6 @@ static uint64_t cg_cost_of_callees(const cg_dump_t *d, const cg_dump_t *ops, con
 	return sum;
 }
 
-static const char *const isr_figures[] = {"isr_mask_overhead_instr", "isr_mask_instr",
-					  "raw_pair_instr", "isr_mask_vs_raw_ratio"};
-
-static void isr_na(const char *why)
-{
-	for (size_t i = 0; i < sizeof(isr_figures) / sizeof(isr_figures[0]); i++)
-		set_na(isr_figures[i], why);
-}
-
 /* Run this program under callgrind (--callgrind-child); its exit status. */
 static int run_callgrind_child(const char *out)
 {
@@ -643,6 +642,8 @@ static int run_callgrind_child(const char *out)
 		return -1;
 	return WEXITSTATUS(st);
 }
+
+#endif
 
 /* The callgrind run and its three dumps: masks, raw pairs, access ops. */
 static void bench_isr_callgrind(void)
