@@ -1,7 +1,8 @@
 #!/bin/sh
 # README command 2: every test, four ways:
 #   1. a warnings-as-errors build, the whole suite (the hw suite skips where
-#      the host has no PCI bus);
+#      the host has no PCI bus; suite bench checks pcicap-bench's access
+#      counts, docs/performance.md);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the unit suite under ThreadSanitizer;
 #   4. the unit suite under valgrind.
