@@ -5,6 +5,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,7 @@ static size_t reg_hash(uintptr_t k, size_t size)
 	return (size_t)(h >> 17) & (size - 1);
 }
 
-static reg_entry_t *reg_find(reg_table_t *t, uintptr_t key)
+static inline __attribute__((always_inline)) reg_entry_t *reg_find(reg_table_t *t, uintptr_t key)
 {
 	if (!t)
 		return NULL;
@@ -344,7 +345,7 @@ static void reg_remove(uintptr_t key)
 
 /* A pci_cap_t that this library handed out and that is still intact;
  * NULL otherwise. Lock-free. */
-static pcii_cap_t *cap_lookup(pci_cap_t cap)
+static inline __attribute__((always_inline)) pcii_cap_t *cap_lookup(pci_cap_t cap)
 {
 	if (!cap)
 		return NULL;
@@ -361,6 +362,8 @@ static pcii_cap_t *cap_lookup(pci_cap_t cap)
 		return NULL;
 	return pc;
 }
+
+__thread pci_cap_t pcii_isr_cap;
 
 const void *pcii_cap_api(pci_cap_t cap, pci_capid_t capid, pci_version_t version)
 {
@@ -757,8 +760,8 @@ static pci_err_t host_cfg_wr(const pcicap_capinst_t *ci, uint_t off, uint_t widt
 
 static bool bar_width_ok(int bar, uint64_t off, uint_t width)
 {
-	return bar >= 0 && bar < 6 && (width == 1 || width == 2 || width == 4 || width == 8) &&
-	       off % width == 0;
+	/* bar 0..5, width 1, 2, 4 or 8 (bits of 0x116), naturally aligned */
+	return (unsigned)bar < 6 && width <= 8 && ((0x116u >> width) & 1) && !(off & (width - 1));
 }
 
 static pci_err_t host_bar_rd(const pcicap_capinst_t *ci, int bar, uint64_t off, uint_t width,
@@ -768,12 +771,9 @@ static pci_err_t host_bar_rd(const pcicap_capinst_t *ci, int bar, uint64_t off, 
 		return PCI_ERR_EINVAL;
 	if (!pcii_be->bar_read)
 		return PCI_ERR_ENOTSUP;
-	uint8_t b[8] = {0};
-	pci_err_t err = pcii_be->bar_read(pcii_be_ctx, ci->bdf, bar, off, b, width);
-	uint64_t v = 0;
-	for (uint_t i = 0; i < width; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	*val = v;
+	uint64_t b = 0; /* the bytes land in order: a little-endian value */
+	pci_err_t err = pcii_be->bar_read(pcii_be_ctx, ci->bdf, bar, off, &b, width);
+	*val = le64toh(b);
 	return err;
 }
 
@@ -784,9 +784,8 @@ static pci_err_t host_bar_wr(const pcicap_capinst_t *ci, int bar, uint64_t off, 
 		return PCI_ERR_EINVAL;
 	if (!pcii_be->bar_write)
 		return PCI_ERR_ENOTSUP;
-	uint8_t b[8];
-	pcii_le_put(b, width, val);
-	return pcii_be->bar_write(pcii_be_ctx, ci->bdf, bar, off, b, width);
+	uint64_t b = htole64(val); /* its first @width bytes: the value, little-endian */
+	return pcii_be->bar_write(pcii_be_ctx, ci->bdf, bar, off, &b, width);
 }
 
 static pci_err_t host_bar_info(const pcicap_capinst_t *ci, int bar, pci_ba_t *ba)
@@ -899,45 +898,51 @@ static void host_log(const pcicap_capinst_t *ci, pcicap_log_level_t level, const
 		 PCI_BUS(ci->bdf), PCI_DEV(ci->bdf), PCI_FUNC(ci->bdf), ci->capid, msg);
 }
 
-static pci_err_t host_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pcicap_capinst_t **cip)
+/* host_check() for a capability object known to be valid, inside the
+ * ISR section. */
+static inline __attribute__((always_inline)) pci_err_t
+check_hdl(const pcii_cap_t *pc, pci_devhdl_t hv, bool need_owner, pcicap_capinst_t **cip)
 {
-	unsigned epoch = pcii_isr_enter();
-	pci_err_t err = PCI_ERR_OK;
-	pcii_cap_t *pc = cap_lookup(cap);
-	pcii_hdl_t *h = pcii_hdl_get(hv);
-	if (!pc || !h) {
-		err = PCI_ERR_EINVAL;
-		goto out;
-	}
+	uint32_t gen;
+	pcii_hdl_t *h = pcii_hdl_get_gen(hv, &gen);
+	if (!h)
+		return PCI_ERR_EINVAL;
 	pcii_dev_t *dev = __atomic_load_n(&h->dev, __ATOMIC_ACQUIRE);
-	if (!dev || __atomic_load_n(&dev->gone, __ATOMIC_ACQUIRE)) {
-		err = PCI_ERR_ENODEV;
-		goto out;
-	}
-	if (pc->bdf != dev->bdf || pc->dev_uid != dev->uid) {
-		err = PCI_ERR_EINVAL;
-		goto out;
-	}
+	if (!dev || __atomic_load_n(&dev->gone, __ATOMIC_ACQUIRE))
+		return PCI_ERR_ENODEV;
+	if (pc->bdf != dev->bdf || pc->dev_uid != dev->uid)
+		return PCI_ERR_EINVAL;
 	bool owner = __atomic_load_n(&h->owner, __ATOMIC_ACQUIRE);
-	if (pcii_hdl_get(hv) != h) {
-		/* detached (and the slot perhaps reused) while we looked */
-		err = PCI_ERR_EINVAL;
-		goto out;
-	}
-	if (need_owner && !owner) {
-		err = PCI_ERR_NOT_OWNER;
-		goto out;
-	}
+	if (atomic_load_explicit(&h->gen, memory_order_acquire) != gen)
+		return PCI_ERR_EINVAL; /* detached (and the slot perhaps reused) while we looked */
+	if (need_owner && !owner)
+		return PCI_ERR_NOT_OWNER;
 	pcii_capinst_t *ci = pcii_inst_find(dev, pc->offset);
-	if (!ci) {
-		err = PCI_ERR_EINVAL;
-		goto out;
-	}
+	if (!ci)
+		return PCI_ERR_EINVAL;
 	if (cip)
 		*cip = &ci->pub;
-out:
+	return PCI_ERR_OK;
+}
+
+/* host_check() of an object to look up, in an ISR section of its own. */
+static __attribute__((noinline)) pci_err_t check_lookup(pci_cap_t cap, pci_devhdl_t hv,
+							bool need_owner, pcicap_capinst_t **cip)
+{
+	unsigned epoch = pcii_isr_enter();
+	const pcii_cap_t *pc = cap_lookup(cap);
+	pci_err_t err = pc ? check_hdl(pc, hv, need_owner, cip) : PCI_ERR_EINVAL;
 	pcii_isr_exit(epoch);
 	return err;
+}
+
+static pci_err_t host_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pcicap_capinst_t **cip)
+{
+	/* the object the dispatcher of this call validated: no second lookup,
+	 * and its ISR section is open */
+	if (__builtin_expect(!cap || cap != pcii_isr_cap, 0))
+		return check_lookup(cap, hv, need_owner, cip);
+	return check_hdl((const pcii_cap_t *)(const void *)cap, hv, need_owner, cip);
 }
 
 static pcicap_capinst_t *host_cap_inst(pci_cap_t cap)

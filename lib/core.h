@@ -121,6 +121,9 @@ pci_err_t pcii_dev_present(const pcii_dev_t *dev);
 pcii_dev_t *pcii_dev_at(size_t idx);
 /* Handle lookup (lock held or not: lock-free read). NULL if invalid. */
 pcii_hdl_t *pcii_hdl_get(pci_devhdl_t h);
+/* The same, with the slot's generation as it matched: while h->gen still
+ * holds *gen_seen the handle is the same live attachment. */
+pcii_hdl_t *pcii_hdl_get_gen(pci_devhdl_t h, uint32_t *gen_seen);
 uint32_t pcii_hdl_slot(const pcii_hdl_t *h);
 /* Handle + live device; err receives EINVAL / ENODEV. */
 pcii_hdl_t *pcii_hdl_dev(pci_devhdl_t h, pci_err_t *err);
@@ -164,6 +167,12 @@ extern const pcicap_host_t pcii_host;
  * caller's API @version stamped in it; NULL otherwise. Lock-free: call it
  * inside pcii_isr_enter/exit. */
 const void *pcii_cap_api(pci_cap_t cap, pci_capid_t capid, pci_version_t version);
+/* The capability object that this thread's dispatcher has validated for the
+ * module call it is making, inside its ISR section (NULL: none). The
+ * dispatcher sets it around the call and puts back what was there (a signal
+ * handler's call nests), so host->check() of that call needs no second
+ * lookup. Initial-exec TLS: one register-relative access, no allocation. */
+extern __thread pci_cap_t pcii_isr_cap __attribute__((tls_model("initial-exec")));
 
 /* ---- loader.c ---- */
 pci_err_t pcii_module_get(pci_capid_t capid, uint16_t vid, uint16_t did,

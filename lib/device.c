@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <endian.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,12 @@ static pcii_hdl_t *hdl_slot(uint32_t idx)
 
 pcii_hdl_t *pcii_hdl_get(pci_devhdl_t h)
 {
+	uint32_t g;
+	return pcii_hdl_get_gen(h, &g);
+}
+
+pcii_hdl_t *pcii_hdl_get_gen(pci_devhdl_t h, uint32_t *gen_seen)
+{
 	uint64_t v = (uint64_t)(uintptr_t)h;
 	if ((v >> 48) != HDL_TAG)
 		return NULL;
@@ -80,6 +87,7 @@ pcii_hdl_t *pcii_hdl_get(pci_devhdl_t h)
 	uint32_t g = atomic_load_explicit(&s->gen, memory_order_acquire);
 	if (!(g & 1) || (g & 0x0FFFFFFFu) != gen)
 		return NULL;
+	*gen_seen = g;
 	return s;
 }
 
@@ -158,9 +166,9 @@ pci_err_t pcii_owner_get(pci_devhdl_t hv, pcii_hdl_t **hp, pcii_dev_t **devp)
 
 pci_err_t pcii_cfg_read(const pcii_dev_t *dev, uint_t off, uint_t width, uint32_t *val)
 {
-	uint8_t b[4] = {0};
-	pci_err_t err = pcii_be->cfg_read(pcii_be_ctx, dev->bdf, off, b, width);
-	*val = err == PCI_ERR_OK ? pcii_le_get(b, width) : (uint32_t)((1ULL << (8 * width)) - 1);
+	uint32_t b = 0; /* the bytes land in order: a little-endian value */
+	pci_err_t err = pcii_be->cfg_read(pcii_be_ctx, dev->bdf, off, &b, width);
+	*val = err == PCI_ERR_OK ? le32toh(b) : (uint32_t)((1ULL << (8 * width)) - 1);
 	return err;
 }
 
@@ -168,9 +176,8 @@ pci_err_t pcii_cfg_write(const pcii_dev_t *dev, uint_t off, uint_t width, uint32
 {
 	if (!pcii_be->cfg_write)
 		return PCI_ERR_CFG_ACCESS;
-	uint8_t b[4];
-	pcii_le_put(b, width, val);
-	return pcii_be->cfg_write(pcii_be_ctx, dev->bdf, off, b, width);
+	uint32_t b = htole32(val); /* its first @width bytes: the value, little-endian */
+	return pcii_be->cfg_write(pcii_be_ctx, dev->bdf, off, &b, width);
 }
 
 pci_err_t pcii_dev_present(const pcii_dev_t *dev)
@@ -266,14 +273,27 @@ static void graveyard_release(pcii_dev_t *d)
 	}
 }
 
+/* Lock held. Callers mostly ask for the device they asked for last (the
+ * calls of a driver on one device) or the one after it (an enumeration):
+ * both are tried before the binary search, so that walking the table is
+ * O(n). */
 static pcii_dev_t *table_lookup(pci_bdf_t bdf)
 {
+	static size_t hint;
+	for (size_t i = hint; i < ndevs && i <= hint + 1; i++) {
+		if (cmp_bdf(devs[i]->bdf, bdf) == 0) {
+			hint = i;
+			return devs[i];
+		}
+	}
 	size_t lo = 0, hi = ndevs;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = cmp_bdf(devs[mid]->bdf, bdf);
-		if (c == 0)
+		if (c == 0) {
+			hint = mid;
 			return devs[mid];
+		}
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -290,7 +310,12 @@ static pci_err_t rescan(void)
 	pci_err_t err = pcii_be->scan(pcii_be_ctx, &bd, &nb);
 	if (err != PCI_ERR_OK)
 		return err;
-	if (nb)
+	/* sorted unless the backend lists in order already (the simulator
+	 * does): no O(n log n) at every rescan */
+	size_t unsorted = 1;
+	while (unsorted < nb && cmp_bedev(&bd[unsorted - 1], &bd[unsorted]) <= 0)
+		unsorted++;
+	if (unsorted < nb)
 		qsort(bd, nb, sizeof(*bd), cmp_bedev);
 	pcii_dev_t **nd = calloc(nb ? nb : 1, sizeof(*nd));
 	if (!nd) {

@@ -13,12 +13,19 @@
 
 #include "core.h"
 
-/* Look the table up, call slot @fn with (cap, args...), or return @bad. */
+/* Look the table up, call slot @fn with (cap, args...), or return @bad.
+ * The validated object is the thread's pcii_isr_cap during the call. */
 #define DISPATCH(api_t, capid, version, bad, fn, cap, ...)                                         \
 	do {                                                                                       \
 		unsigned e_ = pcii_isr_enter();                                                    \
 		const api_t *t_ = pcii_cap_api(cap, capid, version);                               \
-		__typeof__(bad) r_ = (t_ && t_->fn) ? t_->fn(cap, ##__VA_ARGS__) : (bad);          \
+		__typeof__(bad) r_ = (bad);                                                        \
+		if (t_ && t_->fn) {                                                                \
+			pci_cap_t outer_ = pcii_isr_cap;                                           \
+			pcii_isr_cap = (cap);                                                      \
+			r_ = t_->fn(cap, ##__VA_ARGS__);                                           \
+			pcii_isr_cap = outer_;                                                     \
+		}                                                                                  \
 		pcii_isr_exit(e_);                                                                 \
 		return r_;                                                                         \
 	} while (0)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # README command 2: every test, four ways:
 #   1. a warnings-as-errors build, the whole suite (the hw suite skips where
-#      the host has no PCI bus), then the vfio suite: real MSI/MSI-X through
-#      VFIO in a QEMU guest (tests/e2e; a plain `meson test` leaves it out);
+#      the host has no PCI bus; suite bench checks pcicap-bench's access
+#      counts, docs/performance.md), then the vfio suite: real MSI/MSI-X
+#      through VFIO in a QEMU guest (tests/e2e; a plain `meson test` leaves it out);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the unit suite under ThreadSanitizer;
 #   4. the unit suite under valgrind.

@@ -327,6 +327,22 @@ static void test_masking_costs(void **state)
 	assert_int_equal(pci_device_cfg_cap_enable(m.h, pci_reqType_e_MANDATORY, m.cap), PCI_ERR_OK);
 	uint_t moff = mask_off(&m, true);
 	cap_msi_mask_t mask;
+	/* each _isr entry call alone: one config write, no other access
+	 * (pcicap-bench: msi_mask_cfg_writes/reads, msi_unmask_cfg_writes/reads) */
+	for (uint_t v = 0; v < 8; v++) {
+		pcicap_sim_reset_counters(BDF);
+		assert_int_equal(cap_msi_unmask_irq_entry_isr(m.h, m.cap, v), PCI_ERR_OK);
+		pcicap_sim_counters_t c1 = tu_counters(BDF);
+		assert_true(c1.cfg_writes == 1 && c1.cfg_reads == 0 && c1.bar_reads == 0 &&
+			    c1.bar_writes == 0);
+		assert_int_equal(tu_peek32(BDF, moff) & (1u << v), 0);
+		pcicap_sim_reset_counters(BDF);
+		assert_int_equal(cap_msi_mask_irq_entry_isr(m.h, m.cap, v), PCI_ERR_OK);
+		c1 = tu_counters(BDF);
+		assert_true(c1.cfg_writes == 1 && c1.cfg_reads == 0 && c1.bar_reads == 0 &&
+			    c1.bar_writes == 0);
+		assert_int_equal(tu_peek32(BDF, moff) & (1u << v), 1u << v);
+	}
 	pcicap_sim_reset_counters(BDF);
 	/* one write, no read, per call */
 	assert_int_equal(cap_msi_unmask_irq_entry(m.h, m.cap, 3), PCI_ERR_OK);

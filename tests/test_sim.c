@@ -1681,6 +1681,29 @@ static void test_counters_and_log(void **state)
 	assert_int_equal(pcicap_sim_get_counters(PCI_BDF(9, 0, 0), &c), PCI_ERR_ENODEV);
 }
 
+/* The table pcicap_sim_backend() gives is the backend itself: its ops
+ * reach the same devices and are counted like the library's accesses. */
+static void test_backend_table(void **state)
+{
+	(void)state;
+	pci_bdf_t b = add_full_device(PCI_BDF(1, 0, 0));
+	void *c = NULL;
+	const pcicap_backend_t *t = pcicap_sim_backend(&c);
+	assert_ptr_equal(t, B);
+	assert_ptr_equal(c, ctx);
+	assert_ptr_equal(pcicap_sim_backend(NULL), B);
+	assert_string_equal(t->name, "sim");
+	uint8_t w[4] = {0x01, 0, 0, 0}, r[4] = {0};
+	assert_int_equal(t->bar_write(c, b, 0, 0xC, w, 4), PCI_ERR_OK);
+	assert_int_equal(t->bar_read(c, b, 0, 0xC, r, 4), PCI_ERR_OK);
+	assert_memory_equal(r, w, 4);
+	pcicap_sim_counters_t n;
+	assert_int_equal(pcicap_sim_get_counters(b, &n), PCI_ERR_OK);
+	assert_int_equal(n.bar_writes, 1);
+	assert_int_equal(n.bar_reads, 1);
+	assert_int_equal(n.cfg_reads + n.cfg_writes, 0);
+}
+
 /* ------------------------------------------------------------------- FLR */
 
 static void test_flr(void **state)
@@ -1993,6 +2016,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_removal_holdoff, setup),
 	    cmocka_unit_test_setup(test_fail_access, setup),
 	    cmocka_unit_test_setup(test_counters_and_log, setup),
+	    cmocka_unit_test_setup(test_backend_table, setup),
 	    cmocka_unit_test_setup(test_flr, setup),
 	    cmocka_unit_test_setup(test_concurrency, setup),
 	    cmocka_unit_test_setup(test_concurrency_msi, setup),

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <pci/pci.h>
+#include <pcicap/backend.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -158,6 +159,15 @@ pci_err_t pcicap_sim_peek_bar(pci_bdf_t bdf, int bar, uint64_t off, void *buf, s
 pci_err_t pcicap_sim_irq_msg(pci_irq_t irq, uint64_t *addr, uint32_t *data);
 /** Number of times @p irq has fired since it was allocated. */
 uint64_t pcicap_sim_irq_count(pci_irq_t irq);
+
+/** The simulator's backend table (the very ops the library calls when the
+ *  simulator is the backend) and, in *@p ctx (may be NULL), the context
+ *  they take. For measuring raw accesses against the library's calls
+ *  (pcicap-bench) and for wrapping the simulator in an external backend.
+ *  Accesses through these ops are checked, counted and logged as any other;
+ *  init and fini are the backend's own (do not call them while the library
+ *  uses the simulator). Never NULL. */
+const pcicap_backend_t *pcicap_sim_backend(void **ctx);
 
 #ifdef __cplusplus
 }

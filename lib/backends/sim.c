@@ -2183,3 +2183,10 @@ PCICAP_EXPORT uint64_t pcicap_sim_irq_count(pci_irq_t irq)
 	pcii_spin_unlock(&s->lock);
 	return n;
 }
+
+PCICAP_EXPORT const pcicap_backend_t *pcicap_sim_backend(void **ctx)
+{
+	if (ctx)
+		*ctx = &g;
+	return &pcii_backend_sim;
+}
