@@ -410,10 +410,13 @@ static pci_err_t msi_disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType
 	/* 1. every vector masked */
 	if (st->pvm && (err = mask_update(ci, st->capmask, 0)) != PCI_ERR_OK)
 		return err;
-	/* 2. MSI off: from here on the device is disabled */
+	/* 2. MSI off: from here on the device is disabled (by the backend
+	 *    when it programmed the messages: a refusal leaves MSI on) */
 	if (!st->by_backend)
 		err = host->cfg_wr(ci, ci->offset + MSI_CTRL, 2,
 				   ctrl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME_MASK));
+	else if (st->nvec && (err = host->msg_disable(ci, PCICAP_IRQ_KIND_MSI)) == PCI_ERR_OK)
+		st->nvec = 0; /* given back: release() has nothing left to give */
 	if (err != PCI_ERR_OK) {
 		if (st->pvm)
 			mask_update(ci, 0, ~old_mask); /* as it was */

@@ -110,6 +110,7 @@ struct vf_region {
 
 struct vf_dma {
 	uint64_t iova, len;
+	pci_bdf_t bdf; /* the device that mapped it */
 };
 
 /* A group and its container, shared by the open devices in it. */
@@ -196,7 +197,9 @@ static pci_err_t vf_errno(int e)
 	case 0: return PCI_ERR_OK;
 	case ENODEV:
 	case ENXIO: return PCI_ERR_ENODEV;
-	case ENOMEM: return PCI_ERR_ENOMEM;
+	case ENOMEM:
+	case EMFILE: /* out of file descriptors */
+	case ENFILE: return PCI_ERR_ENOMEM;
 	case EBUSY: return PCI_ERR_ATTACH_OWNED;
 	case EACCES:
 	case EPERM: return PCI_ERR_NOT_OWNER;
@@ -475,6 +478,8 @@ static void *fwd_main(void *arg)
 			break;
 		}
 		bool stop = false;
+		struct vf_dev *gone[16];
+		int ngone = 0;
 		pthread_mutex_lock(&c->fwd_mu);
 		for (int i = 0; i < n; i++) {
 			uint64_t tok = ev[i].data.u64;
@@ -492,10 +497,7 @@ static void *fwd_main(void *arg)
 			struct vf_dev *d = t->dev;
 			if (t->vec < 0) {
 				if (!__atomic_exchange_n(&d->gone, true, __ATOMIC_ACQ_REL))
-					pcii_log(PCICAP_LOG_WARN,
-						 "vfio: the kernel asks for %s back (unbind or "
-						 "removal): detach it",
-						 d->name);
+					gone[ngone++] = d;
 				continue;
 			}
 			int kind = __atomic_load_n(&d->kind, __ATOMIC_ACQUIRE);
@@ -505,6 +507,11 @@ static void *fwd_main(void *arg)
 			vec_check(d, kind, (uint_t)t->vec);
 		}
 		pthread_mutex_unlock(&c->fwd_mu);
+		/* logged outside the lock: a log handler may call the library */
+		for (int i = 0; i < ngone; i++)
+			pcii_log(PCICAP_LOG_WARN,
+				 "vfio: the kernel asks for %s back (unbind or removal): detach it",
+				 gone[i]->name);
 		if (stop)
 			break;
 	}
@@ -1139,6 +1146,21 @@ static void iova_range(struct vf_group *g)
 	free(info);
 }
 
+/* The DMA mappings of @bdf end with its last owner, also when the group's
+ * container stays for another device of the group. */
+static void dma_release(struct vf_group *g, pci_bdf_t bdf)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < g->ndma; i++) {
+		struct vfio_iommu_type1_dma_unmap u = {
+		    .argsz = sizeof(u), .iova = g->dma[i].iova, .size = g->dma[i].len};
+		if (g->dma[i].bdf == bdf && SYS->ioctl(g->cfd, VFIO_IOMMU_UNMAP_DMA, &u) == 0)
+			continue;
+		g->dma[j++] = g->dma[i]; /* another device's, or still mapped */
+	}
+	g->ndma = j;
+}
+
 static void group_put(struct vf_ctx *c, struct vf_group *g)
 {
 	if (--g->refs)
@@ -1449,12 +1471,21 @@ static void vf_release(struct vf_ctx *c, struct vf_dev *d)
 	if (d->dfd >= 0)
 		SYS->close(d->dfd);
 	d->dfd = -1;
+	if (d->grp && d->grp->refs > 1)
+		dma_release(d->grp, d->info.bdf); /* else the container goes, mappings with it */
 	if (d->grp)
 		group_put(c, d->grp);
 	d->grp = NULL;
 	emu_free(d);
 	memset(d->bar, 0, sizeof(d->bar));
 	memset(d->nirq, 0, sizeof(d->nirq));
+}
+
+/* vfio-pci, or one of its vendor variants (mlx5_vfio_pci, hisi_acc_vfio_pci) */
+static bool is_vfio_driver(const char *drv)
+{
+	size_t n = strlen(drv);
+	return strcmp(drv, "vfio-pci") == 0 || (n > 9 && strcmp(drv + n - 9, "_vfio_pci") == 0);
 }
 
 static pci_err_t vf_open(void *ctx, pci_bdf_t bdf)
@@ -1468,7 +1499,7 @@ static pci_err_t vf_open(void *ctx, pci_bdf_t bdf)
 	if (__atomic_load_n(&d->gone, __ATOMIC_ACQUIRE))
 		return PCI_ERR_ENODEV;
 	char drv[64], grp[32];
-	if (link_name(d->dir, "driver", drv, sizeof(drv)) != 0 || strcmp(drv, "vfio-pci") != 0) {
+	if (link_name(d->dir, "driver", drv, sizeof(drv)) != 0 || !is_vfio_driver(drv)) {
 		bool none = link_name(d->dir, "driver", drv, sizeof(drv)) != 0;
 		if (access(d->cfg_path, F_OK) != 0)
 			return PCI_ERR_ENODEV;
@@ -1601,6 +1632,7 @@ static pci_err_t vf_dma_map(void *ctx, pci_bdf_t bdf, void *va, size_t len, uint
 	memmove(&g->dma[pos + 1], &g->dma[pos], (g->ndma - pos) * sizeof(g->dma[0]));
 	g->dma[pos].iova = at;
 	g->dma[pos].len = len;
+	g->dma[pos].bdf = bdf;
 	g->ndma++;
 	*iova = at;
 	return PCI_ERR_OK;
@@ -1615,7 +1647,8 @@ static pci_err_t vf_dma_unmap(void *ctx, pci_bdf_t bdf, uint64_t iova, size_t le
 		return PCI_ERR_ENOTSUP;
 	struct vf_group *g = d->grp;
 	size_t pos = 0;
-	while (pos < g->ndma && !(g->dma[pos].iova == iova && g->dma[pos].len == len))
+	while (pos < g->ndma &&
+	       !(g->dma[pos].iova == iova && g->dma[pos].len == len && g->dma[pos].bdf == bdf))
 		pos++;
 	if (pos == g->ndma)
 		return PCI_ERR_EINVAL;
