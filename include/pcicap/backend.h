@@ -1,5 +1,7 @@
-/*
- * pcicap backend interface (QNX "hardware module" equivalent).
+/**
+ * @file pcicap/backend.h
+ * @brief The backend interface (the QNX "hardware module" equivalent):
+ * what a backend provides, for writers of external backends.
  *
  * A backend moves bytes and owns nothing else: config reads and writes, BAR
  * memory access, interrupt message allocation and delivery, and telling
@@ -24,6 +26,11 @@
 extern "C" {
 #endif
 
+/** @defgroup pcicap_backend_abi Backend interface
+ *  @brief The table a backend exports; docs/backends.md describes the
+ *  contract and how to write one.
+ *  @{ */
+
 /** Major version of this table; a backend with another value is refused
  *  (PCI_ERR_MOD_COMPAT). Fields are only ever appended. */
 #define PCICAP_BACKEND_ABI_VERSION  1u
@@ -45,7 +52,7 @@ typedef struct {
 	uint32_t data; /**< message data */
 } pcicap_irq_msg_t;
 
-/** irq_alloc() flags. */
+/** irq_alloc() flags (bit-OR). */
 enum {
 	/** The n messages must form an MSI multi-message block: one address,
 	 *  data values base..base+n-1 with base a multiple of n (n a power of 2). */
@@ -57,8 +64,8 @@ enum {
 
 /** Interrupt mechanisms, for backends that program messages themselves. */
 typedef enum {
-	PCICAP_IRQ_KIND_MSI = 1,
-	PCICAP_IRQ_KIND_MSIX = 2,
+	PCICAP_IRQ_KIND_MSI = 1,  /**< MSI */
+	PCICAP_IRQ_KIND_MSIX = 2, /**< MSI-X */
 } pcicap_irq_kind_t;
 
 /**
@@ -111,12 +118,14 @@ typedef struct pcicap_backend {
 	 *  BAR @p bar's memory, naturally aligned (MSI-X table and PBA). */
 	pci_err_t (*bar_read)(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, void *buf,
 			      uint_t len);
+	/** Optional. The write counterpart of bar_read(), same rules. */
 	pci_err_t (*bar_write)(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, const void *buf,
 			       uint_t len);
 	/** Optional. A live, read-only view of @p len bytes of BAR memory at
 	 *  @p off (for cap_msix_get_pba_ptr()); undone with bar_unmap(). */
 	pci_err_t (*bar_map)(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, uint64_t len,
 			     const volatile void **ptr);
+	/** Optional (with bar_map()). Undo bar_map() of @p ptr, @p len. */
 	pci_err_t (*bar_unmap)(void *ctx, pci_bdf_t bdf, const volatile void *ptr, uint64_t len);
 
 	/** Optional (NULL: PCI_ERR_IRQ_NOT_AVAIL). Allocate @p n interrupt
@@ -138,6 +147,7 @@ typedef struct pcicap_backend {
 	 *  the modules use it instead of irq_alloc() + writing address/data. */
 	pci_err_t (*msg_enable)(void *ctx, pci_bdf_t bdf, pcicap_irq_kind_t kind, uint_t nentries,
 				const int_t *entry_slot, uint_t nslots, pci_irq_t *irqs);
+	/** Optional (with msg_enable()). Disable @p kind and release its IRQs. */
 	pci_err_t (*msg_disable)(void *ctx, pci_bdf_t bdf, pcicap_irq_kind_t kind);
 
 	/** Optional. Reset the function. The core has checked that the caller
@@ -177,6 +187,7 @@ typedef struct pcicap_backend {
 
 /** Smallest struct_size the core accepts (the table up to `scope`). */
 #define PCICAP_BACKEND_MIN_SIZE (offsetof(pcicap_backend_t, scope) + sizeof(void *))
+/** @} */
 
 #ifdef __cplusplus
 }
