@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <pci/pci.h>
 #include <pcicap/backend.h>
@@ -51,6 +53,25 @@ static inline void pcii_spin_unlock(pcii_spin_t *s)
 }
 
 /* ---- little-endian helpers ---- */
+/* A backend's scan answer: a malloc()ed copy of the pcicap_backend_dev_t
+ * found at @first, @first + @stride, ... (@n records of a backend's table). */
+static inline pci_err_t pcii_scan_copy(const void *first, size_t n, size_t stride,
+				       pcicap_backend_dev_t **devs, size_t *ndevs)
+{
+	*devs = NULL;
+	*ndevs = 0;
+	if (n == 0)
+		return PCI_ERR_OK;
+	pcicap_backend_dev_t *out = malloc(n * sizeof(*out));
+	if (!out)
+		return PCI_ERR_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		memcpy(&out[i], (const char *)first + i * stride, sizeof(*out));
+	*devs = out;
+	*ndevs = n;
+	return PCI_ERR_OK;
+}
+
 static inline uint64_t pcii_le_get(const uint8_t *p, unsigned len)
 {
 	uint64_t v = 0;
