@@ -430,6 +430,7 @@ static pci_err_t inst_get(pcii_dev_t *dev, const pcii_capent_t *e, const pcicap_
 	ci->pub.offset = e->off;
 	ci->pub.capid = (pci_capid_t)e->id;
 	ci->pub.state = state;
+	ci->pub.access = &pcii_access;
 	ci->mod = mod;
 	ci->dev = dev;
 	if (mod->attach) {
@@ -1046,4 +1047,5 @@ const pcicap_host_t pcii_host = {
     .cap_inst = host_cap_inst,
     .irq_alloc_req = host_irq_alloc_req,
     .cmd_msgs = host_cmd_msgs,
+    .capinst_size = sizeof(pcicap_capinst_t),
 };

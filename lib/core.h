@@ -137,6 +137,9 @@ pci_err_t pcii_cfg_write(const pcii_dev_t *dev, uint_t off, uint_t width, uint32
 
 /* ---- backend.c ---- */
 pci_err_t pcii_backend_select(const char *name);
+/* The selected backend's access ops for the modules (pcicap_capinst_t.access),
+ * set with the backend, the ops it lacks filled in. */
+extern pcicap_access_t pcii_access;
 
 /* ---- owner.c ---- */
 pci_err_t pcii_own_acquire(pcii_dev_t *dev, pcii_hdl_t *h, pci_attachFlags_t flags);
