@@ -1270,16 +1270,23 @@ static void test_detach_and_reset(void **state)
 	close_msix(&x);
 }
 
+/* Two devices with MSI-X, @entries each, opened by an owner. */
+static void open_two(uint_t entries, msix_t *x, msix_t *y)
+{
+	add_msix(BDF, entries);
+	add_msix(BDF2, entries);
+	*x = open_msix(BDF, pci_attachFlags_OWNER);
+	*y = open_msix(BDF2, pci_attachFlags_OWNER);
+}
+
 /* The masking calls remember, per thread, the last (cap, handle) pair they
  * validated (lib/dispatch.c). Whatever makes a remembered pair invalid, or
  * makes it resolve to another capability, is seen by the next call. */
 static void test_pair_memory(void **state)
 {
 	(void)state;
-	add_msix(BDF, 8);
-	add_msix(BDF2, 8);
-	msix_t x = open_msix(BDF, pci_attachFlags_OWNER);
-	msix_t y = open_msix(BDF2, pci_attachFlags_OWNER);
+	msix_t x, y;
+	open_two(8, &x, &y);
 	/* two pairs in turn: each call reaches its own device */
 	for (uint_t i = 0; i < 16; i++) {
 		uint_t e = i % 8;
@@ -1457,6 +1464,24 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* SIGALRM to @handler every 100 us until alarm_stop(). (The handler stays
+ * installed: a signal can still be in flight, under valgrind in particular,
+ * when the timer is stopped; the handlers check a flag of their test.) */
+static void alarm_start(void (*handler)(int))
+{
+	struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	struct itimerval it = {{0, 100}, {0, 100}};
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+static void alarm_stop(void)
+{
+	struct itimerval off = {{0, 0}, {0, 0}};
+	assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+}
+
 static void test_signal_reentry(void **state)
 {
 	(void)state;
@@ -1468,13 +1493,7 @@ static void test_signal_reentry(void **state)
 	sig_cap = x.cap;
 	sig_runs = sig_again = sig_bad = 0;
 	sig_active = 1;
-	/* (the handler stays installed: a signal can still be in flight, under
-	 * valgrind in particular, when the timer is stopped) */
-	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
-	struct itimerval it = {{0, 100}, {0, 100}}, off = {{0, 0}, {0, 0}};
-	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	alarm_start(on_alarm);
 	int bad = 0;
 	double end = now() + 1.0;
 	for (uint_t i = 0; sig_runs < 2000 && now() < end; i++) {
@@ -1489,7 +1508,7 @@ static void test_signal_reentry(void **state)
 		bad += (r[2] != PCI_ERR_OK && r[2] != PCI_ERR_EALREADY) ||
 		       (r[3] != PCI_ERR_OK && r[3] != PCI_ERR_EALREADY);
 	}
-	assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+	alarm_stop();
 	sig_active = 0;
 	print_message("signal handler ran %d times; %d nested calls answered EAGAIN\n",
 		      (int)sig_runs, (int)sig_again);
@@ -1539,10 +1558,8 @@ static void on_alarm2(int sig)
 static void test_signal_other_pair(void **state)
 {
 	(void)state;
-	add_msix(BDF, 4);
-	add_msix(BDF2, 4);
-	msix_t x = open_msix(BDF, pci_attachFlags_OWNER);
-	msix_t y = open_msix(BDF2, pci_attachFlags_OWNER);
+	msix_t x, y;
+	open_two(4, &x, &y);
 	for (uint_t e = 0; e < 4; e++) {
 		assert_int_equal(cap_msix_unmask_irq_entry(y.h, y.cap, e), PCI_ERR_OK);
 		assert_int_equal(cap_msix_mask_irq_entry(x.h, x.cap, e), PCI_ERR_OK);
@@ -1551,11 +1568,7 @@ static void test_signal_other_pair(void **state)
 	sig2_cap = y.cap;
 	sig2_runs = sig2_bad = 0;
 	sig2_active = 1;
-	struct sigaction sa = {.sa_handler = on_alarm2, .sa_flags = SA_RESTART};
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
-	struct itimerval it = {{0, 100}, {0, 100}}, off = {{0, 0}, {0, 0}};
-	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	alarm_start(on_alarm2);
 	int bad = 0;
 	double end = now() + 1.0;
 	for (uint_t i = 0; sig2_runs < 2000 && now() < end; i++) {
@@ -1563,7 +1576,7 @@ static void test_signal_other_pair(void **state)
 		bad += cap_msix_unmask_irq_entry_isr(x.h, x.cap, e) != PCI_ERR_OK;
 		bad += cap_msix_mask_irq_entry(x.h, x.cap, e) != PCI_ERR_OK;
 	}
-	assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+	alarm_stop();
 	sig2_active = 0;
 	print_message("signal handler ran %d times\n", (int)sig2_runs);
 	assert_int_equal(bad, 0);
