@@ -12,8 +12,8 @@
  * and each thread remembers the last pair it validated per capability
  * (MSI, MSI-X) with the instance, the module and the value of
  * pcii_bind_gen then. A later call with the same pair, while pcii_bind_gen
- * has not moved and the object's first 16 bytes are still as the library
- * wrote them (a pci_cap_t the caller has free()d is refused as before),
+ * has not moved and the object's reserved word and api_p are still as the
+ * library wrote them (a pci_cap_t the caller has free()d is refused as before),
  * skips the registry, the handle table and the instance list. No lock, no
  * allocation: a few thread-local and global loads inside the ISR section.
  *
@@ -74,8 +74,8 @@ static __thread struct {
 } tls __attribute__((tls_model("initial-exec")));
 
 /* Whether @m holds (cap, hdl) and still stands. The pair is the key; the
- * 16 bytes of the object that free() overwrites are looked at as the full
- * lookup does (reserved 0, api_p the module's table). */
+ * words of the object's head that free() overwrites are looked at as the
+ * full lookup does (reserved 0, api_p the module's table). */
 static inline __attribute__((always_inline)) bool memo_hit(const memo_t *m, pci_cap_t cap,
 							   pci_devhdl_t hdl)
 {
