@@ -20,6 +20,9 @@
 #include <pcicap/pcicap.h>
 
 #define PCICAP_EXPORT      __attribute__((visibility("default")))
+/* On the library's extern variables: declared hidden, they are reached
+ * PC-relative, without a load of their address from the GOT. */
+#define PCII_HIDDEN        __attribute__((visibility("hidden")))
 #define PCII_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PCII_MIN(a, b)     ((a) < (b) ? (a) : (b))
 #define PCII_MAX(a, b)     ((a) > (b) ? (a) : (b))
@@ -126,10 +129,10 @@ static inline unsigned pcii_msi_cap_len(uint16_t ctrl)
 #define PCII_MSIX_CAP_LEN 12u
 
 /* ---- built-in backends ---- */
-extern const pcicap_backend_t pcii_backend_sim;
+extern PCII_HIDDEN const pcicap_backend_t pcii_backend_sim;
 #ifdef PCICAP_HAVE_PCIACCESS
-extern const pcicap_backend_t pcii_backend_pciaccess;
-extern const pcicap_backend_t pcii_backend_vfio;
+extern PCII_HIDDEN const pcicap_backend_t pcii_backend_pciaccess;
+extern PCII_HIDDEN const pcicap_backend_t pcii_backend_vfio;
 #endif
 
 #endif
