@@ -27,6 +27,34 @@ static void *external_handle;
 /* The name or path the backend in use was selected by. */
 static char *selected_name;
 
+pcicap_access_t pcii_access;
+
+/* What the host services answer for an op the backend does not have. */
+static pci_err_t no_present(void *ctx, pci_bdf_t bdf)
+{
+	(void)ctx, (void)bdf;
+	return PCI_ERR_OK;
+}
+
+static pci_err_t no_cfg_write(void *ctx, pci_bdf_t bdf, uint_t off, const void *buf, uint_t len)
+{
+	(void)ctx, (void)bdf, (void)off, (void)buf, (void)len;
+	return PCI_ERR_CFG_ACCESS;
+}
+
+static pci_err_t no_bar_read(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, void *buf, uint_t len)
+{
+	(void)ctx, (void)bdf, (void)bar, (void)off, (void)buf, (void)len;
+	return PCI_ERR_ENOTSUP;
+}
+
+static pci_err_t no_bar_write(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, const void *buf,
+			      uint_t len)
+{
+	(void)ctx, (void)bdf, (void)bar, (void)off, (void)buf, (void)len;
+	return PCI_ERR_ENOTSUP;
+}
+
 static bool host_has_pci_bus(void)
 {
 	DIR *d = opendir("/sys/bus/pci/devices");
@@ -106,6 +134,14 @@ pci_err_t pcii_backend_select(const char *name)
 		return err;
 	}
 	selected_name = copy;
+	pcii_access = (pcicap_access_t){
+	    .ctx = ctx,
+	    .present = be->present ? be->present : no_present,
+	    .cfg_read = be->cfg_read,
+	    .cfg_write = be->cfg_write ? be->cfg_write : no_cfg_write,
+	    .bar_read = be->bar_read ? be->bar_read : no_bar_read,
+	    .bar_write = be->bar_write ? be->bar_write : no_bar_write,
+	};
 	pcii_be_ctx = ctx;
 	pcii_be = be;
 	return PCI_ERR_OK;

@@ -333,6 +333,7 @@ static pci_err_t reg_insert(uintptr_t key, uint64_t cookie)
 		t->used++;
 	atomic_store(&t->e[i].cookie, cookie);
 	atomic_store_explicit(&t->e[i].key, key, memory_order_release);
+	pcii_bind_changed(); /* perhaps a new object where a freed one was */
 	return PCI_ERR_OK;
 }
 
@@ -341,6 +342,7 @@ static void reg_remove(uintptr_t key)
 	reg_entry_t *e = reg_find(atomic_load(&registry), key);
 	if (e)
 		atomic_store_explicit(&e->key, (uintptr_t)1, memory_order_release);
+	pcii_bind_changed();
 }
 
 /* A pci_cap_t that this library handed out and that is still intact;
@@ -365,7 +367,7 @@ static inline __attribute__((always_inline)) pcii_cap_t *cap_lookup(pci_cap_t ca
 
 __thread pci_cap_t pcii_isr_cap;
 
-const void *pcii_cap_api(pci_cap_t cap, pci_capid_t capid, pci_version_t version)
+const pcicap_cap_module_t *pcii_cap_mod(pci_cap_t cap, pci_capid_t capid, pci_version_t version)
 {
 	pcii_cap_t *pc = cap_lookup(cap);
 	if (!pc || pc->capid != capid)
@@ -374,7 +376,7 @@ const void *pcii_cap_api(pci_cap_t cap, pci_capid_t capid, pci_version_t version
 	 * stamp the same object: one atomic 32-bit store (offset 0) */
 	uint32_t v = (uint32_t)version.major | (uint32_t)version.minor << 16;
 	__atomic_store_n((uint32_t *)(uintptr_t)pc, v, __ATOMIC_RELAXED);
-	return pc->mod->api;
+	return pc->mod;
 }
 
 static void cap_destroy(pcii_cap_t *pc)
@@ -386,7 +388,7 @@ static void cap_destroy(pcii_cap_t *pc)
 
 PCICAP_EXPORT uint_t pcicap_cap_offset(pci_cap_t cap)
 {
-	unsigned epoch = pcii_isr_enter();
+	pcii_isr_t epoch = pcii_isr_enter();
 	pcii_cap_t *pc = cap_lookup(cap);
 	uint_t off = pc ? pc->offset : 0;
 	pcii_isr_exit(epoch);
@@ -430,6 +432,7 @@ static pci_err_t inst_get(pcii_dev_t *dev, const pcii_capent_t *e, const pcicap_
 	ci->pub.offset = e->off;
 	ci->pub.capid = (pci_capid_t)e->id;
 	ci->pub.state = state;
+	ci->pub.access = &pcii_access;
 	ci->mod = mod;
 	ci->dev = dev;
 	if (mod->attach) {
@@ -638,6 +641,7 @@ PCICAP_EXPORT pci_err_t pci_device_read_cap(pci_bdf_t bdf, pci_cap_t *capp, uint
 			pc = NULL;
 		}
 	}
+	pcii_bind_changed(); /* an object read again in place names another capability */
 out:
 	if (old)
 		cap_destroy(old);
@@ -925,11 +929,16 @@ check_hdl(const pcii_cap_t *pc, pci_devhdl_t hv, bool need_owner, pcicap_capinst
 	return PCI_ERR_OK;
 }
 
+pci_err_t pcii_cap_check(pci_cap_t cap, pci_devhdl_t hv, bool need_owner, pcicap_capinst_t **cip)
+{
+	return check_hdl((const pcii_cap_t *)(const void *)cap, hv, need_owner, cip);
+}
+
 /* host_check() of an object to look up, in an ISR section of its own. */
 static __attribute__((noinline)) pci_err_t check_lookup(pci_cap_t cap, pci_devhdl_t hv,
 							bool need_owner, pcicap_capinst_t **cip)
 {
-	unsigned epoch = pcii_isr_enter();
+	pcii_isr_t epoch = pcii_isr_enter();
 	const pcii_cap_t *pc = cap_lookup(cap);
 	pci_err_t err = pc ? check_hdl(pc, hv, need_owner, cip) : PCI_ERR_EINVAL;
 	pcii_isr_exit(epoch);
@@ -1016,7 +1025,7 @@ static pci_err_t host_cmd_msgs(const pcicap_capinst_t *ci, bool on, bool *saved)
 
 static void *host_cap_priv(pci_cap_t cap)
 {
-	unsigned epoch = pcii_isr_enter();
+	pcii_isr_t epoch = pcii_isr_enter();
 	pcii_cap_t *pc = cap_lookup(cap);
 	void *p = pc && pc->priv_size ? pc->priv : NULL;
 	pcii_isr_exit(epoch);
@@ -1046,4 +1055,5 @@ const pcicap_host_t pcii_host = {
     .cap_inst = host_cap_inst,
     .irq_alloc_req = host_irq_alloc_req,
     .cmd_msgs = host_cmd_msgs,
+    .capinst_size = sizeof(pcicap_capinst_t),
 };

@@ -105,9 +105,9 @@ struct pcii_hdl {
 };
 
 /* ---- core.c / device.c ---- */
-extern pthread_mutex_t pcii_core_lock;
-extern const pcicap_backend_t *pcii_be;
-extern void *pcii_be_ctx;
+extern PCII_HIDDEN pthread_mutex_t pcii_core_lock;
+extern PCII_HIDDEN const pcicap_backend_t *pcii_be;
+extern PCII_HIDDEN void *pcii_be_ctx;
 
 /* Make sure a backend is up and the device table current. Lock held. */
 pci_err_t pcii_ready(void);
@@ -137,6 +137,9 @@ pci_err_t pcii_cfg_write(const pcii_dev_t *dev, uint_t off, uint_t width, uint32
 
 /* ---- backend.c ---- */
 pci_err_t pcii_backend_select(const char *name);
+/* The selected backend's access ops for the modules (pcicap_capinst_t.access),
+ * set with the backend, the ops it lacks filled in. */
+extern PCII_HIDDEN pcicap_access_t pcii_access;
 
 /* ---- owner.c ---- */
 pci_err_t pcii_own_acquire(pcii_dev_t *dev, pcii_hdl_t *h, pci_attachFlags_t flags);
@@ -162,17 +165,20 @@ void pcii_caps_quiesce(pcii_dev_t *dev);
 /* Device reset or gone: modules forget their state. */
 void pcii_caps_forget(pcii_dev_t *dev);
 void pcii_caps_free(pcii_dev_t *dev);
-extern const pcicap_host_t pcii_host;
-/* The module table behind a valid capability object of @capid, with the
- * caller's API @version stamped in it; NULL otherwise. Lock-free: call it
+extern PCII_HIDDEN const pcicap_host_t pcii_host;
+/* The module behind a valid capability object of @capid, with the caller's
+ * API @version stamped in the object; NULL otherwise. Lock-free: call it
  * inside pcii_isr_enter/exit. */
-const void *pcii_cap_api(pci_cap_t cap, pci_capid_t capid, pci_version_t version);
+const pcicap_cap_module_t *pcii_cap_mod(pci_cap_t cap, pci_capid_t capid, pci_version_t version);
+/* host->check() for an object pcii_cap_mod() has just accepted, in the same
+ * ISR section: PCI_ERR_EINVAL, PCI_ERR_NOT_OWNER, PCI_ERR_ENODEV. */
+pci_err_t pcii_cap_check(pci_cap_t cap, pci_devhdl_t hdl, bool need_owner, pcicap_capinst_t **ci);
 /* The capability object that this thread's dispatcher has validated for the
  * module call it is making, inside its ISR section (NULL: none). The
  * dispatcher sets it around the call and puts back what was there (a signal
  * handler's call nests), so host->check() of that call needs no second
  * lookup. Initial-exec TLS: one register-relative access, no allocation. */
-extern __thread pci_cap_t pcii_isr_cap __attribute__((tls_model("initial-exec")));
+extern PCII_HIDDEN __thread pci_cap_t pcii_isr_cap __attribute__((tls_model("initial-exec")));
 
 /* ---- loader.c ---- */
 pci_err_t pcii_module_get(pci_capid_t capid, uint16_t vid, uint16_t did,
@@ -190,24 +196,43 @@ pci_err_t pcii_bar_info(pcii_dev_t *dev, int bar, pci_ba_t *ba);
  * and new ones count in the new epoch). All seq_cst: a freeing thread that
  * unpublished a record and then sees the old counter at zero cannot race
  * with a reader that loaded the record. */
-extern _Atomic unsigned pcii_isr_epoch;
-extern _Atomic int pcii_isr_count[2];
-static inline unsigned pcii_isr_enter(void)
+extern PCII_HIDDEN _Atomic unsigned pcii_isr_epoch;
+extern PCII_HIDDEN _Atomic int pcii_isr_count[2];
+/* The counter an ISR-path call counts itself in, from pcii_isr_enter() to
+ * pcii_isr_exit(). */
+typedef _Atomic int *pcii_isr_t;
+static inline pcii_isr_t pcii_isr_enter(void)
 {
 	for (;;) {
 		unsigned e = atomic_load(&pcii_isr_epoch);
-		atomic_fetch_add(&pcii_isr_count[e & 1], 1);
-		if (atomic_load(&pcii_isr_epoch) == e)
-			return e;
-		atomic_fetch_sub(&pcii_isr_count[e & 1], 1); /* flipped meanwhile: again */
+		pcii_isr_t c = &pcii_isr_count[e & 1];
+		atomic_fetch_add(c, 1);
+		if (__builtin_expect(atomic_load(&pcii_isr_epoch) == e, 1))
+			return c;
+		atomic_fetch_sub(c, 1); /* flipped meanwhile: again */
 	}
 }
-static inline void pcii_isr_exit(unsigned e)
+static inline void pcii_isr_exit(pcii_isr_t c)
 {
-	atomic_fetch_sub(&pcii_isr_count[e & 1], 1);
+	atomic_fetch_sub(c, 1);
 }
 /* Wait until every ISR-path call that began before now has ended. Called
  * with the core lock held, after unpublishing what is to be freed. */
 void pcii_isr_quiesce(void);
+
+/* ---- what a validated (pci_cap_t, handle) pair stands on ----
+ * The dispatchers' masking calls remember, per thread, the last pair they
+ * validated with the instance it resolved to and the value of this counter
+ * then (lib/dispatch.c). The counter starts at 1 and moves after anything
+ * that can make such a pair invalid or resolve differently: a handle
+ * detached, a device retired, a pci_cap_t registered, destroyed or read
+ * again in place. Always moved after the change (and before any
+ * pcii_isr_quiesce() that precedes freeing what the pair reached), under
+ * the core lock. */
+extern PCII_HIDDEN _Atomic uint64_t pcii_bind_gen;
+static inline void pcii_bind_changed(void)
+{
+	atomic_fetch_add(&pcii_bind_gen, 1);
+}
 
 #endif

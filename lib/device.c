@@ -15,6 +15,7 @@ const pcicap_backend_t *pcii_be;
 void *pcii_be_ctx;
 _Atomic unsigned pcii_isr_epoch;
 _Atomic int pcii_isr_count[2];
+_Atomic uint64_t pcii_bind_gen = 1;
 
 /* Device table, sorted by BDF; rebuilt when the backend's generation moves. */
 static pcii_dev_t **devs;
@@ -244,6 +245,7 @@ static uint_t norm_cfg_size(uint_t n)
 static void dev_retire(pcii_dev_t *d)
 {
 	__atomic_store_n(&d->gone, true, __ATOMIC_RELEASE);
+	pcii_bind_changed();
 	pcii_caps_forget(d);
 	pcii_irqs_clear(d);
 	if (d->nhandles == 0) {
@@ -570,6 +572,7 @@ PCICAP_EXPORT pci_err_t pci_device_detach(pci_devhdl_t hv)
 	pcii_own_release(dev, h);
 	/* invalidate before anything else can reuse the slot */
 	atomic_store_explicit(&h->gen, atomic_load(&h->gen) + 1, memory_order_release);
+	pcii_bind_changed();
 	uint32_t slot = pcii_hdl_slot(h);
 	if (slot < hdl_free_hint)
 		hdl_free_hint = slot; /* reuse low slots: the table stays small */

@@ -11,6 +11,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <pci/pci.h>
 #include <pcicap/backend.h>
@@ -18,6 +20,9 @@
 #include <pcicap/pcicap.h>
 
 #define PCICAP_EXPORT      __attribute__((visibility("default")))
+/* On the library's extern variables: declared hidden, they are reached
+ * PC-relative, without a load of their address from the GOT. */
+#define PCII_HIDDEN        __attribute__((visibility("hidden")))
 #define PCII_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PCII_MIN(a, b)     ((a) < (b) ? (a) : (b))
 #define PCII_MAX(a, b)     ((a) > (b) ? (a) : (b))
@@ -51,6 +56,25 @@ static inline void pcii_spin_unlock(pcii_spin_t *s)
 }
 
 /* ---- little-endian helpers ---- */
+/* A backend's scan answer: a malloc()ed copy of the pcicap_backend_dev_t
+ * found at @first, @first + @stride, ... (@n records of a backend's table). */
+static inline pci_err_t pcii_scan_copy(const void *first, size_t n, size_t stride,
+				       pcicap_backend_dev_t **devs, size_t *ndevs)
+{
+	*devs = NULL;
+	*ndevs = 0;
+	if (n == 0)
+		return PCI_ERR_OK;
+	pcicap_backend_dev_t *out = malloc(n * sizeof(*out));
+	if (!out)
+		return PCI_ERR_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		memcpy(&out[i], (const char *)first + i * stride, sizeof(*out));
+	*devs = out;
+	*ndevs = n;
+	return PCI_ERR_OK;
+}
+
 static inline uint64_t pcii_le_get(const uint8_t *p, unsigned len)
 {
 	uint64_t v = 0;
@@ -105,10 +129,10 @@ static inline unsigned pcii_msi_cap_len(uint16_t ctrl)
 #define PCII_MSIX_CAP_LEN 12u
 
 /* ---- built-in backends ---- */
-extern const pcicap_backend_t pcii_backend_sim;
+extern PCII_HIDDEN const pcicap_backend_t pcii_backend_sim;
 #ifdef PCICAP_HAVE_PCIACCESS
-extern const pcicap_backend_t pcii_backend_pciaccess;
-extern const pcicap_backend_t pcii_backend_vfio;
+extern PCII_HIDDEN const pcicap_backend_t pcii_backend_pciaccess;
+extern PCII_HIDDEN const pcicap_backend_t pcii_backend_vfio;
 #endif
 
 #endif

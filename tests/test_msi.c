@@ -1,6 +1,8 @@
 /* The MSI module (pci_cap-0x05.so) through the cap_msi_* API, against the
  * simulator: request types, the enable sequence, masking and its access
- * costs, interrupts end to end, faults, dumps, threads. */
+ * costs, interrupts end to end, faults, dumps, threads, the masking calls'
+ * memory of the last pair. The suite also runs against the module built as
+ * an ABI-1-head module (msi-abi1, tests/abi1-modules). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -384,6 +386,49 @@ static void test_masking_costs(void **state)
 	assert_int_equal(cap_msi_get_irq_mask(sh, m.cap, &mask), PCI_ERR_OK);
 	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
 	close_msi(&m);
+}
+
+/* The masking calls remember, per thread, the last (cap, handle) pair they
+ * validated (lib/dispatch.c): two devices in turn, crossed pairs, a
+ * detached handle, a shared one. */
+static void test_pair_memory(void **state)
+{
+	(void)state;
+	pci_bdf_t bdf2 = PCI_BDF(2, 0, 0);
+	add_msi(BDF, 8, true, true);
+	add_msi(bdf2, 8, false, true);
+	msi_t m = open_msi(BDF, pci_attachFlags_OWNER);
+	msi_t o = open_msi(bdf2, pci_attachFlags_OWNER);
+	uint_t moff = mask_off(&m, true), ooff = mask_off(&o, false);
+	for (uint_t v = 0; v < 8; v++) {
+		assert_int_equal(cap_msi_mask_irq_entry_isr(m.h, m.cap, v), PCI_ERR_OK);
+		assert_int_equal(cap_msi_unmask_irq(o.h, o.cap, 1u << v), PCI_ERR_OK);
+		assert_int_equal(tu_peek32(BDF, moff), 1u << v);
+		assert_int_equal(tu_peek32(bdf2, ooff), 0);
+		assert_int_equal(cap_msi_mask_irq_isr(o.h, o.cap, 1u << v), PCI_ERR_OK);
+		assert_int_equal(cap_msi_unmask_irq_entry(m.h, m.cap, v), PCI_ERR_OK);
+		assert_int_equal(tu_peek32(BDF, moff), 0);
+		assert_int_equal(tu_peek32(bdf2, ooff), 1u << v);
+		assert_int_equal(cap_msi_unmask_irq_isr(o.h, o.cap, 1u << v), PCI_ERR_OK);
+	}
+	pcicap_sim_reset_counters(BDF);
+	pcicap_sim_reset_counters(bdf2);
+	assert_int_equal(cap_msi_mask_irq_isr(m.h, m.cap, 1), PCI_ERR_OK);
+	assert_int_equal(cap_msi_mask_irq_isr(o.h, m.cap, 1), PCI_ERR_EINVAL);
+	assert_int_equal(cap_msi_mask_irq_entry_isr(m.h, o.cap, 0), PCI_ERR_EINVAL);
+	pci_devhdl_t sh = pci_device_attach(BDF, pci_attachFlags_e_SHARED, NULL);
+	assert_non_null(sh);
+	assert_int_equal(cap_msi_unmask_irq_isr(m.h, m.cap, 1), PCI_ERR_OK);
+	assert_int_equal(cap_msi_mask_irq_isr(sh, m.cap, 1), PCI_ERR_NOT_OWNER);
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+	assert_int_equal(tu_counters(BDF).cfg_writes, 2);
+	assert_int_equal(tu_cfg_accesses(bdf2), 0);
+	assert_int_equal(pci_device_detach(m.h), PCI_ERR_OK);
+	assert_int_equal(cap_msi_mask_irq_isr(m.h, m.cap, 1), PCI_ERR_EINVAL);
+	assert_int_equal(cap_msi_mask_irq_entry(m.h, m.cap, 1), PCI_ERR_EINVAL);
+	assert_int_equal(tu_counters(BDF).cfg_writes, 2);
+	free(m.cap);
+	close_msi(&o);
 }
 
 static void test_no_pvm(void **state)
@@ -788,15 +833,24 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    TU_TEST(test_get_and_set_nirq), TU_TEST(test_set_nirq_needs_owner),
-	    TU_TEST(test_enable_sequence),  TU_TEST(test_request_types),
-	    TU_TEST(test_pool_exhausted),   TU_TEST(test_disable),
-	    TU_TEST(test_masking_costs),    TU_TEST(test_no_pvm),
-	    TU_TEST(test_bad_objects),      TU_TEST(test_unavailable),
-	    TU_TEST(test_end_to_end),       TU_TEST(test_dumps),
-	    TU_TEST(test_faults),           TU_TEST(test_detach_and_reset),
-	    TU_TEST(test_threads),          TU_TEST(test_exclusion),
+	    TU_TEST(test_get_and_set_nirq),
+	    TU_TEST(test_set_nirq_needs_owner),
+	    TU_TEST(test_enable_sequence),
+	    TU_TEST(test_request_types),
+	    TU_TEST(test_pool_exhausted),
+	    TU_TEST(test_disable),
+	    TU_TEST(test_masking_costs),
+	    TU_TEST(test_no_pvm),
+	    TU_TEST(test_bad_objects),
+	    TU_TEST(test_unavailable),
+	    TU_TEST(test_end_to_end),
+	    TU_TEST(test_dumps),
+	    TU_TEST(test_faults),
+	    TU_TEST(test_detach_and_reset),
+	    TU_TEST(test_threads),
+	    TU_TEST(test_exclusion),
 	    TU_TEST(test_quiesce_spares_live_enable),
+	    TU_TEST(test_pair_memory),
 	};
 	return TU_RUN(tests);
 }

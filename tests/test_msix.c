@@ -3,7 +3,9 @@
  * the enable sequence and its access costs, masking (entries and function
  * mask), pending bits and the PBA pointer, every dump with MSI-X, table
  * layouts up to 2048 entries, faults at every access, removal and hold-off,
- * bad input, threads. */
+ * bad input, threads, signal handlers, the masking calls' memory of the last
+ * pair. The suite also runs against the module built as an ABI-1-head
+ * module (msix-abi1, tests/abi1-modules). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1268,6 +1270,102 @@ static void test_detach_and_reset(void **state)
 	close_msix(&x);
 }
 
+/* Two devices with MSI-X, @entries each, opened by an owner. */
+static void open_two(uint_t entries, msix_t *x, msix_t *y)
+{
+	add_msix(BDF, entries);
+	add_msix(BDF2, entries);
+	*x = open_msix(BDF, pci_attachFlags_OWNER);
+	*y = open_msix(BDF2, pci_attachFlags_OWNER);
+}
+
+/* The masking calls remember, per thread, the last (cap, handle) pair they
+ * validated (lib/dispatch.c). Whatever makes a remembered pair invalid, or
+ * makes it resolve to another capability, is seen by the next call. */
+static void test_pair_memory(void **state)
+{
+	(void)state;
+	msix_t x, y;
+	open_two(8, &x, &y);
+	/* two pairs in turn: each call reaches its own device */
+	for (uint_t i = 0; i < 16; i++) {
+		uint_t e = i % 8;
+		assert_int_equal(cap_msix_unmask_irq_entry_isr(x.h, x.cap, e), PCI_ERR_OK);
+		assert_int_equal(cap_msix_mask_irq_entry(y.h, y.cap, (e + 1) % 8), PCI_ERR_OK);
+		assert_int_equal(vc_of(&x, e), 0);
+		assert_int_equal(vc_of(&y, e), 1);
+		assert_int_equal(cap_msix_unmask_irq_entry_isr(y.h, y.cap, e), PCI_ERR_OK);
+		assert_int_equal(cap_msix_mask_irq_entry(x.h, x.cap, e), PCI_ERR_OK);
+		assert_int_equal(vc_of(&x, e), 1);
+		assert_int_equal(vc_of(&y, e), 0);
+	}
+	/* crossed pairs, right after each half was validated */
+	pcicap_sim_reset_counters(BDF);
+	pcicap_sim_reset_counters(BDF2);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(x.h, x.cap, 0), PCI_ERR_OK);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(y.h, x.cap, 0), PCI_ERR_EINVAL);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(x.h, y.cap, 0), PCI_ERR_EINVAL);
+	assert_int_equal(cap_msix_unmask_irq_all_isr(y.h, x.cap), PCI_ERR_EINVAL);
+	/* an MSI-X pair is not an MSI pair */
+	assert_int_equal(cap_msi_mask_irq_entry_isr(x.h, x.cap, 0), PCI_ERR_EINVAL);
+	assert_int_equal(cap_msi_mask_irq(x.h, x.cap, 1), PCI_ERR_EINVAL);
+	/* another handle of the device that is no owner */
+	pci_devhdl_t sh = pci_device_attach(BDF, pci_attachFlags_e_SHARED, NULL);
+	assert_non_null(sh);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(x.h, x.cap, 0), PCI_ERR_OK);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(sh, x.cap, 0), PCI_ERR_NOT_OWNER);
+	assert_int_equal(pci_device_detach(sh), PCI_ERR_OK);
+	assert_int_equal(tu_counters(BDF).bar_writes, 2);
+	assert_int_equal(accesses(BDF2), 0);
+	/* a detached handle */
+	assert_int_equal(cap_msix_unmask_irq_entry_isr(x.h, x.cap, 1), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(x.h), PCI_ERR_OK);
+	pcicap_sim_reset_counters(BDF);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(x.h, x.cap, 1), PCI_ERR_EINVAL);
+	assert_int_equal(cap_msix_mask_irq_entry(x.h, x.cap, 1), PCI_ERR_EINVAL);
+	assert_int_equal(cap_msix_mask_irq_all(x.h, x.cap), PCI_ERR_EINVAL);
+	assert_int_equal(accesses(BDF), 0);
+	x.h = pci_device_attach(BDF, pci_attachFlags_OWNER, NULL);
+	assert_non_null(x.h);
+	/* (the first owner's attach quiesced the table: every entry masked) */
+	assert_int_equal(cap_msix_unmask_irq_entry_isr(x.h, x.cap, 1), PCI_ERR_OK);
+	assert_int_equal(vc_of(&x, 1), 0);
+	/* the object read again in place, for the other device's capability */
+	pci_cap_t same = x.cap;
+	assert_int_equal(
+	    pci_device_read_cap(BDF2, &x.cap, (uint_t)pci_device_find_capid(BDF2, CAPID_MSIX)),
+	    PCI_ERR_OK);
+	assert_ptr_equal(x.cap, same);
+	pcicap_sim_reset_counters(BDF);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(x.h, x.cap, 1), PCI_ERR_EINVAL);
+	assert_int_equal(accesses(BDF), 0);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(y.h, x.cap, 1), PCI_ERR_OK);
+	assert_int_equal(vc_of(&y, 1), 1);
+	assert_int_equal(vc_of(&x, 1), 0);
+	/* back to the first device; then that device is replaced behind the
+	 * handle (a new function at the same address): the old record is
+	 * retired at the next scan */
+	assert_int_equal(
+	    pci_device_read_cap(BDF, &x.cap, (uint_t)pci_device_find_capid(BDF, CAPID_MSIX)),
+	    PCI_ERR_OK);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(x.h, x.cap, 1), PCI_ERR_OK);
+	assert_int_equal(cap_msix_unmask_irq_entry(x.h, x.cap, 1), PCI_ERR_OK);
+	pcicap_sim_clear();
+	add_msix(BDF, 8);
+	add_msix(BDF2, 8);
+	assert_int_not_equal(pci_device_find(0, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY),
+			     PCI_BDF_NONE);
+	pcicap_sim_reset_counters(BDF);
+	assert_int_equal(cap_msix_mask_irq_entry_isr(x.h, x.cap, 1), PCI_ERR_DEV_NOT_AVAIL);
+	assert_int_equal(cap_msix_mask_irq_entry(x.h, x.cap, 1), PCI_ERR_ENODEV);
+	assert_int_equal(cap_msix_mask_irq_all_isr(x.h, x.cap), PCI_ERR_DEV_NOT_AVAIL);
+	assert_int_equal(accesses(BDF), 0);
+	assert_int_equal(pci_device_detach(x.h), PCI_ERR_ENODEV);
+	assert_int_equal(pci_device_detach(y.h), PCI_ERR_ENODEV);
+	free(x.cap);
+	free(y.cap);
+}
+
 /* Threads masking and unmasking their own entries of one capability. */
 typedef struct {
 	msix_t *x;
@@ -1366,6 +1464,24 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* SIGALRM to @handler every 100 us until alarm_stop(). (The handler stays
+ * installed: a signal can still be in flight, under valgrind in particular,
+ * when the timer is stopped; the handlers check a flag of their test.) */
+static void alarm_start(void (*handler)(int))
+{
+	struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	struct itimerval it = {{0, 100}, {0, 100}};
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+static void alarm_stop(void)
+{
+	struct itimerval off = {{0, 0}, {0, 0}};
+	assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+}
+
 static void test_signal_reentry(void **state)
 {
 	(void)state;
@@ -1377,13 +1493,7 @@ static void test_signal_reentry(void **state)
 	sig_cap = x.cap;
 	sig_runs = sig_again = sig_bad = 0;
 	sig_active = 1;
-	/* (the handler stays installed: a signal can still be in flight, under
-	 * valgrind in particular, when the timer is stopped) */
-	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
-	sigemptyset(&sa.sa_mask);
-	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
-	struct itimerval it = {{0, 100}, {0, 100}}, off = {{0, 0}, {0, 0}};
-	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	alarm_start(on_alarm);
 	int bad = 0;
 	double end = now() + 1.0;
 	for (uint_t i = 0; sig_runs < 2000 && now() < end; i++) {
@@ -1398,7 +1508,7 @@ static void test_signal_reentry(void **state)
 		bad += (r[2] != PCI_ERR_OK && r[2] != PCI_ERR_EALREADY) ||
 		       (r[3] != PCI_ERR_OK && r[3] != PCI_ERR_EALREADY);
 	}
-	assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+	alarm_stop();
 	sig_active = 0;
 	print_message("signal handler ran %d times; %d nested calls answered EAGAIN\n",
 		      (int)sig_runs, (int)sig_again);
@@ -1424,6 +1534,64 @@ static void test_signal_reentry(void **state)
 	close_msix(&x);
 }
 
+/* A signal handler that masks entries of another capability (another
+ * device) while the interrupted thread masks its own: the two pairs take
+ * turns in the thread's memory of the last pair, at any point of a call,
+ * and each call still reaches its own device only. */
+static pci_devhdl_t sig2_h;
+static pci_cap_t sig2_cap;
+static volatile sig_atomic_t sig2_active, sig2_runs, sig2_bad;
+
+static void on_alarm2(int sig)
+{
+	(void)sig;
+	if (!sig2_active)
+		return;
+	int saved = errno;
+	sig2_runs++;
+	if (cap_msix_unmask_irq_entry_isr(sig2_h, sig2_cap, 2) != PCI_ERR_OK ||
+	    cap_msix_mask_irq_entry_isr(sig2_h, sig2_cap, 2) != PCI_ERR_OK)
+		sig2_bad++;
+	errno = saved;
+}
+
+static void test_signal_other_pair(void **state)
+{
+	(void)state;
+	msix_t x, y;
+	open_two(4, &x, &y);
+	for (uint_t e = 0; e < 4; e++) {
+		assert_int_equal(cap_msix_unmask_irq_entry(y.h, y.cap, e), PCI_ERR_OK);
+		assert_int_equal(cap_msix_mask_irq_entry(x.h, x.cap, e), PCI_ERR_OK);
+	}
+	sig2_h = y.h;
+	sig2_cap = y.cap;
+	sig2_runs = sig2_bad = 0;
+	sig2_active = 1;
+	alarm_start(on_alarm2);
+	int bad = 0;
+	double end = now() + 1.0;
+	for (uint_t i = 0; sig2_runs < 2000 && now() < end; i++) {
+		uint_t e = (i % 3) == 2 ? 3 : i % 3; /* 0, 1, 3: never the handler's 2 */
+		bad += cap_msix_unmask_irq_entry_isr(x.h, x.cap, e) != PCI_ERR_OK;
+		bad += cap_msix_mask_irq_entry(x.h, x.cap, e) != PCI_ERR_OK;
+	}
+	alarm_stop();
+	sig2_active = 0;
+	print_message("signal handler ran %d times\n", (int)sig2_runs);
+	assert_int_equal(bad, 0);
+	assert_int_equal(sig2_bad, 0);
+	assert_true(sig2_runs > 0);
+	/* the thread's calls masked its own entries, the handler's its entry 2
+	 * of the other device, and nothing else */
+	for (uint_t e = 0; e < 4; e++) {
+		assert_int_equal(vc_of(&x, e), 1);
+		assert_int_equal(vc_of(&y, e), e == 2 ? 1 : 0);
+	}
+	close_msix(&x);
+	close_msix(&y);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1447,6 +1615,8 @@ int main(void)
 	    TU_TEST(test_detach_and_reset),
 	    TU_TEST(test_threads),
 	    TU_TEST(test_signal_reentry),
+	    TU_TEST(test_pair_memory),
+	    TU_TEST(test_signal_other_pair),
 	};
 	return TU_RUN(tests);
 }

@@ -9,10 +9,15 @@
  *
  * Masking keeps a shadow of the mask register: a mask or unmask is one
  * config write and no read, under a spin lock so that any number of threads
- * (and interrupt handlers) lose no update. See docs/msi.md.
+ * (and interrupt handlers) lose no update. The masking calls reach the mask
+ * register through the backend's access ops that the core publishes in the
+ * instance (pcicap_access_t); the core's dispatcher hands them the instance
+ * it has resolved (the module's mask_entry and mask_bits ops). See
+ * docs/msi.md.
  *
  * SPDX-License-Identifier: MIT
  */
+#include <endian.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -48,6 +53,11 @@ typedef struct {
 	 * on the same capability is told PCI_ERR_EAGAIN instead of spinning */
 	uintptr_t lock;
 	uint32_t shadow;
+	uint32_t buf; /* the bytes of a mask register write (under the lock) */
+	/* the device access of the masking calls: pcicap_mod_access()'s ops,
+	 * copied, and the instance's BDF */
+	pcicap_access_t io;
+	pci_bdf_t bdf;
 } msi_state_t;
 
 /* The private part of each pci_cap_t: what get_nirq() needs, lock-free. */
@@ -81,6 +91,10 @@ static pci_err_t msi_attach(pcicap_capinst_t *ci)
 	st->off_pend = ci->offset + (st->is64 ? 0x14 : 0x10);
 	st->want = 1;
 	st->lock = 0;
+	const pcicap_access_t *io = pcicap_mod_access(ci, &st->io);
+	if (io != &st->io)
+		st->io = *io;
+	st->bdf = ci->bdf;
 	if (st->pvm) {
 		err = host->cfg_rd(ci, st->off_mask, 4, &mask);
 		if (err != PCI_ERR_OK)
@@ -122,8 +136,8 @@ static pci_err_t msi_set_nirq(pci_cap_t cap, pci_devhdl_t hdl, uint_t nirq)
 
 /* ---------------------------------------------------------------- masking */
 
-/* Common checks of the mask/pending calls: a valid (cap, hdl), and per-
- * vector masking. */
+/* Common checks of the mask/pending calls of the API table: a valid (cap,
+ * hdl), and per-vector masking. */
 static pci_err_t prep(pci_cap_t cap, pci_devhdl_t hdl, bool owner, bool isr, pcicap_capinst_t **cip)
 {
 	pcicap_capinst_t *ci;
@@ -138,46 +152,57 @@ static pci_err_t prep(pci_cap_t cap, pci_devhdl_t hdl, bool owner, bool isr, pci
 
 #define available(ci, isr) pcicap_mod_available(host, ci, isr)
 
-/* Set @set and clear @clr in the mask register: one write, no read. */
-static pci_err_t mask_update(pcicap_capinst_t *ci, uint32_t set, uint32_t clr)
+/* Set @set and clear @clr in the mask register: one write (through the
+ * access ops), no read. */
+static pci_err_t mask_update(msi_state_t *st, uint32_t set, uint32_t clr)
 {
-	msi_state_t *st = ci->state;
 	if (!spin_lock(&st->lock))
 		return PCI_ERR_EAGAIN;
 	uint32_t v = (st->shadow | set) & ~clr & st->capmask;
-	pci_err_t err = host->cfg_wr(ci, st->off_mask, 4, v);
+	st->buf = htole32(v);
+	pci_err_t err = st->io.cfg_write(st->io.ctx, st->bdf, st->off_mask, &st->buf, 4);
 	if (err == PCI_ERR_OK)
 		st->shadow = v;
 	spin_unlock(&st->lock);
 	return err;
 }
 
-static pci_err_t mask_bits(pcicap_capinst_t *ci, uint32_t bits, bool mask, bool isr)
+/* The masking ops (the core's dispatcher calls them with the instance it has
+ * resolved; the API table's entries after prep()): mask (PCICAP_MASK_SET) or
+ * unmask @bits. */
+static pci_err_t msi_mask_bits(pcicap_capinst_t *ci, uint_t flags, uint32_t bits)
 {
-	if (bits & ~((msi_state_t *)ci->state)->capmask)
+	msi_state_t *st = ci->state;
+	if (!st->pvm)
+		return PCI_ERR_ENOTSUP;
+	if (bits & ~st->capmask)
 		return PCI_ERR_EINVAL; /* no such vector */
-	pci_err_t err = available(ci, isr);
+	pci_err_t err = pcicap_mod_present(&st->io, ci, flags & PCICAP_MASK_ISR);
 	if (err != PCI_ERR_OK)
 		return err;
-	return mask ? mask_update(ci, bits, 0) : mask_update(ci, 0, bits);
+	return (flags & PCICAP_MASK_SET) ? mask_update(st, bits, 0) : mask_update(st, 0, bits);
 }
 
-static pci_err_t do_mask(pci_cap_t cap, pci_devhdl_t hdl, uint32_t bits, bool mask, bool isr)
+static pci_err_t msi_mask_entry(pcicap_capinst_t *ci, uint_t flags, uint_t entry)
 {
-	pcicap_capinst_t *ci;
-	pci_err_t err = prep(cap, hdl, true, isr, &ci);
-	return err != PCI_ERR_OK ? err : mask_bits(ci, bits, mask, isr);
-}
-
-static pci_err_t do_mask_entry(pci_cap_t cap, pci_devhdl_t hdl, uint_t entry, bool mask, bool isr)
-{
-	pcicap_capinst_t *ci;
-	pci_err_t err = prep(cap, hdl, true, isr, &ci);
-	if (err != PCI_ERR_OK)
-		return err;
-	if (entry >= ((msi_state_t *)ci->state)->mmc)
+	msi_state_t *st = ci->state;
+	if (st->pvm && entry >= st->mmc)
 		return PCI_ERR_EINVAL;
-	return mask_bits(ci, 1u << entry, mask, isr);
+	return msi_mask_bits(ci, flags, entry < 32 ? 1u << entry : 0);
+}
+
+static pci_err_t do_mask(pci_cap_t cap, pci_devhdl_t hdl, uint32_t bits, uint_t flags)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = prep(cap, hdl, true, flags & PCICAP_MASK_ISR, &ci);
+	return err != PCI_ERR_OK ? err : msi_mask_bits(ci, flags, bits);
+}
+
+static pci_err_t do_mask_entry(pci_cap_t cap, pci_devhdl_t hdl, uint_t entry, uint_t flags)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = prep(cap, hdl, true, flags & PCICAP_MASK_ISR, &ci);
+	return err != PCI_ERR_OK ? err : msi_mask_entry(ci, flags, entry);
 }
 
 /* The mask register (from the shadow: no access) or the pending register
@@ -210,27 +235,27 @@ static pci_err_t do_get(pci_cap_t cap, pci_devhdl_t hdl, uint32_t *out, bool pen
 #define MSI_ENTRY_POINTS(sfx, isr)                                                                 \
 	static pci_err_t msi_get_irq_pend##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_pend_t *p)     \
 	{                                                                                          \
-		return do_get(c, h, p, true, isr);                                                  \
+		return do_get(c, h, p, true, isr);                                                 \
 	}                                                                                          \
 	static pci_err_t msi_get_irq_mask##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_mask_t *m)     \
 	{                                                                                          \
-		return do_get(c, h, m, false, isr);                                                  \
+		return do_get(c, h, m, false, isr);                                                \
 	}                                                                                          \
 	static pci_err_t msi_mask_irq##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_mask_t v)          \
 	{                                                                                          \
-		return do_mask(c, h, v, true, isr);                                                \
+		return do_mask(c, h, v, PCICAP_MASK_SET | ((isr) ? PCICAP_MASK_ISR : 0u));         \
 	}                                                                                          \
 	static pci_err_t msi_unmask_irq##sfx(pci_cap_t c, pci_devhdl_t h, cap_msi_mask_t v)        \
 	{                                                                                          \
-		return do_mask(c, h, v, false, isr);                                               \
+		return do_mask(c, h, v, (isr) ? PCICAP_MASK_ISR : 0u);                             \
 	}                                                                                          \
 	static pci_err_t msi_mask_irq_entry##sfx(pci_cap_t c, pci_devhdl_t h, uint_t e)            \
 	{                                                                                          \
-		return do_mask_entry(c, h, e, true, isr);                                          \
+		return do_mask_entry(c, h, e, PCICAP_MASK_SET | ((isr) ? PCICAP_MASK_ISR : 0u));   \
 	}                                                                                          \
 	static pci_err_t msi_unmask_irq_entry##sfx(pci_cap_t c, pci_devhdl_t h, uint_t e)          \
 	{                                                                                          \
-		return do_mask_entry(c, h, e, false, isr);                                         \
+		return do_mask_entry(c, h, e, (isr) ? PCICAP_MASK_ISR : 0u);                       \
 	}
 
 MSI_ENTRY_POINTS(, false)
@@ -335,7 +360,7 @@ static pci_err_t msi_enable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType_
 		err = host->cfg_wr(ci, ci->offset + MSI_CTRL, 2, ctrl);
 	/* 2. every vector masked: the driver unmasks when its handler is ready */
 	if (err == PCI_ERR_OK && st->pvm)
-		err = mask_update(ci, st->capmask, 0);
+		err = mask_update(st, st->capmask, 0);
 	if (st->by_backend) {
 		/* 3'. the backend allocates, programs and enables */
 		if (err == PCI_ERR_OK)
@@ -408,7 +433,7 @@ static pci_err_t msi_disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType
 		return err;
 	uint32_t old_mask = st->shadow;
 	/* 1. every vector masked */
-	if (st->pvm && (err = mask_update(ci, st->capmask, 0)) != PCI_ERR_OK)
+	if (st->pvm && (err = mask_update(st, st->capmask, 0)) != PCI_ERR_OK)
 		return err;
 	/* 2. MSI off: from here on the device is disabled (by the backend
 	 *    when it programmed the messages: a refusal leaves MSI on) */
@@ -419,7 +444,7 @@ static pci_err_t msi_disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqType
 		st->nvec = 0; /* given back: release() has nothing left to give */
 	if (err != PCI_ERR_OK) {
 		if (st->pvm)
-			mask_update(ci, 0, ~old_mask); /* as it was */
+			mask_update(st, 0, ~old_mask); /* as it was */
 		return err;
 	}
 	/* 3. INTx Disable as before enable; Bus Master stays */
@@ -470,4 +495,5 @@ static const cap_msi_api_t msi_api = {
 PCICAP_MODULE_REGISTER(.capid = 0x05, .name = "msi", .api_version = {1, 0}, .api = &msi_api,
 		       .state_size = sizeof(msi_state_t), .cap_priv_size = sizeof(msi_priv_t),
 		       .attach = msi_attach, .read = msi_read, .enable = msi_enable,
-		       .disable = msi_disable, .quiesce = msi_quiesce, .forget = msi_forget);
+		       .disable = msi_disable, .quiesce = msi_quiesce, .forget = msi_forget,
+		       .mask_entry = msi_mask_entry, .mask_bits = msi_mask_bits);

@@ -15,10 +15,15 @@
  * number of threads and interrupt handlers lose no update, every device
  * access of a mask call happens under the lock, and a signal handler that
  * interrupts a call on the same capability gets PCI_ERR_EAGAIN instead of
- * spinning forever. See docs/msix.md.
+ * spinning forever. The masking calls reach the table and Message Control
+ * through the backend's access ops that the core publishes in the instance
+ * (pcicap_access_t), not through the host services; the core's dispatcher
+ * hands them the instance it has resolved (the module's mask_entry and
+ * mask_all ops). See docs/msix.md.
  *
  * SPDX-License-Identifier: MIT
  */
+#include <endian.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -65,6 +70,13 @@ typedef struct {
 	uint32_t ctrl; /* Message Control */
 	uint32_t fmask_calls; /* mask_irq_all/unmask_irq_all answered (under the lock) */
 	uint32_t *vc;  /* [n] vector control words */
+	/* the device access of the masking calls: pcicap_mod_access()'s ops,
+	 * copied, and the instance's BDF, so that the hot path reaches
+	 * everything from the state */
+	pcicap_access_t io;
+	pci_bdf_t bdf;
+	uint_t n_ok;  /* n when table_err is PCI_ERR_OK, else 0: one check */
+	uint32_t buf; /* the bytes of a vector control access (under the lock) */
 } msix_state_t;
 
 /* The private part of each pci_cap_t: what get_nirq() needs, lock-free. */
@@ -229,6 +241,7 @@ static pci_err_t msix_attach(pcicap_capinst_t *ci)
 	st->plen = 8 * (((uint64_t)st->n + 63) / 64);
 	st->table_err =
 	    region_check(ci, "table", table & BIR_MASK, st->toff, (uint64_t)ENTRY * st->n);
+	st->n_ok = st->table_err == PCI_ERR_OK ? st->n : 0;
 	st->pba_ok = region_check(ci, "PBA", pba & BIR_MASK, st->poff, st->plen) == PCI_ERR_OK;
 	st->want = st->n;
 	st->disp = malloc(st->n * sizeof(*st->disp));
@@ -244,6 +257,10 @@ static pci_err_t msix_attach(pcicap_capinst_t *ci)
 	}
 	st->lock = 0;
 	st->ctrl = ctrl;
+	const pcicap_access_t *io = pcicap_mod_access(ci, &st->io);
+	if (io != &st->io)
+		st->io = *io;
+	st->bdf = ci->bdf;
 	atomic_init(&st->nirq, 0);
 	atomic_init(&st->pba, NULL);
 	/* a table we cannot read now is read again at enable */
@@ -316,56 +333,87 @@ static cap_msix_pba_t *msix_get_pba_ptr(pci_cap_t cap, pci_devhdl_t hdl)
 
 /* ---------------------------------------------------------------- masking */
 
-/* The checks of the masking calls. The _isr flavour reports a device that
- * is gone as temporarily unavailable, as QNX documents, and touches
- * nothing then. */
+/* The masking calls: the API table's entries check (cap, hdl) with
+ * host->check() (the _isr flavour reports a device that is gone as
+ * temporarily unavailable, as QNX documents, and touches nothing then) and
+ * go on as the masking ops, which the core's dispatcher calls with the
+ * instance it has resolved. Every device access goes through st->io. */
 #define prep(cap, hdl, isr, cip) pcicap_mod_check(host, cap, hdl, true, isr, cip)
-#define available(ci, isr) pcicap_mod_available(host, ci, isr)
+
+static pci_err_t available(pcicap_capinst_t *ci, uint_t flags)
+{
+	const msix_state_t *st = ci->state;
+	return pcicap_mod_present(&st->io, ci, flags & PCICAP_MASK_ISR);
+}
 
 /* Set or clear the mask bit of entry @e: one write, plus one read of the
- * entry when @flush (a mask is complete only once the write has landed). */
-static pci_err_t entry_mask(pcicap_capinst_t *ci, uint_t e, bool mask, bool flush)
+ * entry when @flush (a mask is complete only once the write has landed).
+ * The shadow changes when the write succeeded. */
+static inline __attribute__((always_inline)) pci_err_t entry_mask(msix_state_t *st, uint_t e,
+								  bool mask, bool flush)
 {
-	msix_state_t *st = ci->state;
-	uint64_t off = vc_off(st, e);
-	uint32_t old;
-	if (!shadow_lock(st, &st->vc[e], &old))
+	uint32_t *sh = &st->vc[e];
+	if (!pcicap_mod_lock(&st->lock))
 		return PCI_ERR_EAGAIN;
-	uint32_t v = mask ? old | VC_MASKBIT : old & ~VC_MASKBIT;
-	pci_err_t err = host->bar_wr(ci, st->tbir, off, 4, v);
-	pci_err_t flush_err = PCI_ERR_OK;
-	if (err == PCI_ERR_OK && flush) {
-		uint64_t landed;
-		flush_err = host->bar_rd(ci, st->tbir, off, 4, &landed);
+	uint32_t v = __atomic_load_n(sh, __ATOMIC_RELAXED);
+	v = mask ? v | VC_MASKBIT : v & ~VC_MASKBIT;
+	uint64_t off = vc_off(st, e);
+	st->buf = htole32(v);
+	pci_err_t err = st->io.bar_write(st->io.ctx, st->bdf, st->tbir, off, &st->buf, 4);
+	if (err == PCI_ERR_OK) {
+		__atomic_store_n(sh, v, __ATOMIC_RELAXED);
+		if (flush)
+			err = st->io.bar_read(st->io.ctx, st->bdf, st->tbir, off, &st->buf, 4);
 	}
-	shadow_unlock(st, &st->vc[e], err == PCI_ERR_OK ? v : old);
-	return err != PCI_ERR_OK ? err : flush_err;
+	pcicap_mod_unlock(&st->lock);
+	return err;
 }
 
-static pci_err_t do_mask_entry(pci_cap_t cap, pci_devhdl_t hdl, uint_t e, bool mask, bool isr)
+/* The same outside the masking calls (enable, disable). */
+static pci_err_t entry_set(pcicap_capinst_t *ci, uint_t e, bool mask)
 {
-	pcicap_capinst_t *ci;
-	pci_err_t err = prep(cap, hdl, isr, &ci);
-	if (err != PCI_ERR_OK)
-		return err;
+	return entry_mask(ci->state, e, mask, false);
+}
+
+/* Mask (PCICAP_MASK_SET) or unmask entry @e, a mask flushed. The hot path
+ * of the library: one present(), the lock, one write, one read. */
+static pci_err_t msix_mask_entry(pcicap_capinst_t *ci, uint_t flags, uint_t e)
+{
 	msix_state_t *st = ci->state;
-	if (e >= st->n)
-		return PCI_ERR_EINVAL;
-	if (st->table_err != PCI_ERR_OK)
-		return st->table_err;
-	err = available(ci, isr);
-	return err != PCI_ERR_OK ? err : entry_mask(ci, e, mask, mask);
+	if (__builtin_expect(e >= st->n_ok, 0))
+		return e >= st->n ? PCI_ERR_EINVAL : st->table_err;
+	pci_err_t err = st->io.present(st->io.ctx, st->bdf);
+	if (__builtin_expect(err != PCI_ERR_OK, 0))
+		return (flags & PCICAP_MASK_ISR) ? PCI_ERR_DEV_NOT_AVAIL : err;
+	return (flags & PCICAP_MASK_SET) ? entry_mask(st, e, true, true)
+					 : entry_mask(st, e, false, false);
 }
 
-/* Set or clear the Function Mask: one config write, none when it is in
- * that state already (PCI_ERR_EALREADY). While MSI-X is disabled the
- * register is read first: a reset the library does not see clears it. */
-static pci_err_t do_mask_all(pci_cap_t cap, pci_devhdl_t hdl, bool mask, bool isr)
+/* Message Control, 16 bits, through the access ops. */
+static pci_err_t ctrl_rd16(pcicap_capinst_t *ci, uint32_t *val)
 {
-	pcicap_capinst_t *ci;
-	pci_err_t err = prep(cap, hdl, isr, &ci);
-	if (err == PCI_ERR_OK)
-		err = available(ci, isr);
+	const pcicap_access_t *a = &((msix_state_t *)ci->state)->io;
+	uint16_t b = 0;
+	pci_err_t err = a->cfg_read(a->ctx, ci->bdf, ci->offset + MSIX_CTRL, &b, 2);
+	*val = le16toh(b);
+	return err;
+}
+
+static pci_err_t ctrl_wr16(pcicap_capinst_t *ci, uint32_t val)
+{
+	const pcicap_access_t *a = &((msix_state_t *)ci->state)->io;
+	uint16_t b = htole16((uint16_t)val);
+	return a->cfg_write(a->ctx, ci->bdf, ci->offset + MSIX_CTRL, &b, 2);
+}
+
+/* Set (PCICAP_MASK_SET) or clear the Function Mask: one config write, none
+ * when it is in that state already (PCI_ERR_EALREADY). While MSI-X is
+ * disabled the register is read first: a reset the library does not see
+ * clears it. */
+static pci_err_t msix_mask_all(pcicap_capinst_t *ci, uint_t flags)
+{
+	bool mask = flags & PCICAP_MASK_SET;
+	pci_err_t err = available(ci, flags);
 	if (err != PCI_ERR_OK)
 		return err;
 	msix_state_t *st = ci->state;
@@ -374,7 +422,7 @@ static pci_err_t do_mask_all(pci_cap_t cap, pci_devhdl_t hdl, bool mask, bool is
 		return PCI_ERR_EAGAIN;
 	if (atomic_load_explicit(&st->nirq, memory_order_acquire) == 0) {
 		uint32_t v;
-		err = host->cfg_rd(ci, ci->offset + MSIX_CTRL, 2, &v);
+		err = ctrl_rd16(ci, &v);
 		if (err == PCI_ERR_OK)
 			c = v;
 	}
@@ -384,7 +432,7 @@ static pci_err_t do_mask_all(pci_cap_t cap, pci_devhdl_t hdl, bool mask, bool is
 			err = PCI_ERR_EALREADY;
 		} else {
 			uint32_t v = mask ? c | CTRL_FMASK : c & ~CTRL_FMASK;
-			err = host->cfg_wr(ci, ci->offset + MSIX_CTRL, 2, v);
+			err = ctrl_wr16(ci, v);
 			if (err == PCI_ERR_OK)
 				c = v;
 		}
@@ -393,26 +441,40 @@ static pci_err_t do_mask_all(pci_cap_t cap, pci_devhdl_t hdl, bool mask, bool is
 	return err;
 }
 
+static pci_err_t do_mask_entry(pci_cap_t cap, pci_devhdl_t hdl, uint_t e, uint_t flags)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = prep(cap, hdl, flags & PCICAP_MASK_ISR, &ci);
+	return err != PCI_ERR_OK ? err : msix_mask_entry(ci, flags, e);
+}
+
+static pci_err_t do_mask_all(pci_cap_t cap, pci_devhdl_t hdl, uint_t flags)
+{
+	pcicap_capinst_t *ci;
+	pci_err_t err = prep(cap, hdl, flags & PCICAP_MASK_ISR, &ci);
+	return err != PCI_ERR_OK ? err : msix_mask_all(ci, flags);
+}
+
 #define MSIX_ENTRY_POINTS(sfx, isr)                                                                \
 	static pci_err_t msix_mask_irq_entry##sfx(pci_cap_t c, pci_devhdl_t h, uint_t e)           \
 	{                                                                                          \
-		return do_mask_entry(c, h, e, true, isr);                                          \
+		return do_mask_entry(c, h, e, PCICAP_MASK_SET | (isr));                            \
 	}                                                                                          \
 	static pci_err_t msix_unmask_irq_entry##sfx(pci_cap_t c, pci_devhdl_t h, uint_t e)         \
 	{                                                                                          \
-		return do_mask_entry(c, h, e, false, isr);                                         \
+		return do_mask_entry(c, h, e, isr);                                                \
 	}                                                                                          \
 	static pci_err_t msix_mask_irq_all##sfx(pci_cap_t c, pci_devhdl_t h)                       \
 	{                                                                                          \
-		return do_mask_all(c, h, true, isr);                                               \
+		return do_mask_all(c, h, PCICAP_MASK_SET | (isr));                                 \
 	}                                                                                          \
 	static pci_err_t msix_unmask_irq_all##sfx(pci_cap_t c, pci_devhdl_t h)                     \
 	{                                                                                          \
-		return do_mask_all(c, h, false, isr);                                              \
+		return do_mask_all(c, h, isr);                                                     \
 	}
 
-MSIX_ENTRY_POINTS(, false)
-MSIX_ENTRY_POINTS(_isr, true)
+MSIX_ENTRY_POINTS(, 0u)
+MSIX_ENTRY_POINTS(_isr, PCICAP_MASK_ISR)
 
 /* ------------------------------------------------------ enable, disable */
 
@@ -591,7 +653,7 @@ static pci_err_t enable_by_backend(pcicap_capinst_t *ci, pci_reqType_t req, cons
 	pci_err_t err = st->stale ? vc_refresh(ci) : PCI_ERR_OK;
 	for (uint_t e = 0; e < st->n && err == PCI_ERR_OK; e++)
 		if (!(shadow_peek(&st->vc[e]) & VC_MASKBIT) &&
-		    (err = entry_mask(ci, e, true, false)) == PCI_ERR_OK)
+		    (err = entry_set(ci, e, true)) == PCI_ERR_OK)
 			masked[e / 64] |= 1ull << (e % 64);
 	int_t *folded = err == PCI_ERR_OK ? malloc(st->n * sizeof(*folded)) : NULL;
 	if (!folded) {
@@ -627,7 +689,7 @@ undo:
 	/* as it was: unmask what was unmasked before */
 	for (uint_t e = 0; e < st->n; e++)
 		if (masked[e / 64] & (1ull << (e % 64)))
-			entry_mask(ci, e, false, false);
+			entry_set(ci, e, false);
 	return err;
 }
 
@@ -707,7 +769,7 @@ static pci_err_t msix_disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqTyp
 		for (uint_t e = 0; e < st->n && err == PCI_ERR_OK; e++) {
 			if (shadow_peek(&st->vc[e]) & VC_MASKBIT)
 				continue;
-			err = entry_mask(ci, e, true, false);
+			err = entry_set(ci, e, true);
 			if (err == PCI_ERR_OK)
 				masked[e / 64] |= 1ull << (e % 64);
 		}
@@ -719,7 +781,7 @@ static pci_err_t msix_disable(pcicap_capinst_t *ci, pci_devhdl_t hdl, pci_reqTyp
 			/* as it was: unmask what step 1 masked */
 			for (uint_t e = 0; e < st->n; e++)
 				if (masked[e / 64] & (1ull << (e % 64)))
-					entry_mask(ci, e, false, false);
+					entry_set(ci, e, false);
 			host->log(ci, PCICAP_LOG_WARN, "MSI-X disable failed (%d): nothing changed",
 				  (int)err);
 			return err;
@@ -773,4 +835,5 @@ PCICAP_MODULE_REGISTER(.capid = 0x11, .name = "msix", .api_version = {1, 0}, .ap
 		       .state_size = sizeof(msix_state_t), .cap_priv_size = sizeof(msix_priv_t),
 		       .attach = msix_attach, .read = msix_read, .enable = msix_enable,
 		       .disable = msix_disable, .quiesce = msix_quiesce, .forget = msix_forget,
-		       .destroy = msix_destroy);
+		       .destroy = msix_destroy, .mask_entry = msix_mask_entry,
+		       .mask_all = msix_mask_all);

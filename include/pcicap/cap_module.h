@@ -7,7 +7,9 @@
  * symbol, `pcicap_cap_module_entry`, of type pcicap_cap_module_t, defined
  * with PCICAP_MODULE_REGISTER(). Everything a module needs from the device
  * it asks of the core through the pcicap_host_t table reachable from each
- * capability instance, so modules link against nothing but libc.
+ * capability instance, so modules link against nothing but libc. Their
+ * masking calls, the interrupt-time hot path, reach the backend's access ops
+ * directly through the instance's pcicap_access_t instead.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -33,6 +35,30 @@ extern "C" {
 typedef struct pcicap_host pcicap_host_t;
 
 /**
+ * The backend's access ops for a module's interrupt-time paths (appended in
+ * ABI 1, see pcicap_capinst_t.access and pcicap_mod_access()): called as
+ * `a->bar_write(a->ctx, ci->bdf, ...)`, with the rules of <pcicap/backend.h>
+ * (buffers hold little-endian bytes; offsets naturally aligned and inside
+ * the config space or the BAR). Unlike the host services nothing checks the
+ * arguments: the module uses offsets it has checked itself (at attach). No op
+ * is NULL: where the backend lacks one the core supplies what the host
+ * service would answer (present: PCI_ERR_OK; cfg_write: PCI_ERR_CFG_ACCESS;
+ * bar_read, bar_write: PCI_ERR_ENOTSUP). present() is the backend's only: a
+ * device the core has retired is refused by the core before the module is
+ * called (dispatcher or host->check()).
+ */
+typedef struct pcicap_access {
+	void *ctx;
+	pci_err_t (*present)(void *ctx, pci_bdf_t bdf);
+	pci_err_t (*cfg_read)(void *ctx, pci_bdf_t bdf, uint_t off, void *buf, uint_t len);
+	pci_err_t (*cfg_write)(void *ctx, pci_bdf_t bdf, uint_t off, const void *buf, uint_t len);
+	pci_err_t (*bar_read)(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, void *buf,
+			      uint_t len);
+	pci_err_t (*bar_write)(void *ctx, pci_bdf_t bdf, int bar, uint64_t off, const void *buf,
+			       uint_t len);
+} pcicap_access_t;
+
+/**
  * One capability of one device, as the core tracks it (one per device and
  * capability offset, living as long as the device does). The fields shown
  * are read-only for the module; the core keeps private fields after them.
@@ -43,6 +69,9 @@ typedef struct pcicap_capinst {
 	uint_t offset;             /**< config offset of the capability */
 	pci_capid_t capid;         /**< its ID */
 	void *state;               /**< state_size bytes for the module, zeroed at creation */
+	/** Appended in ABI 1: present when host->capinst_size covers it (read
+	 *  it with pcicap_mod_access()). The backend's access ops. */
+	const pcicap_access_t *access;
 } pcicap_capinst_t;
 
 /**
@@ -122,13 +151,26 @@ struct pcicap_host {
 	 *  *saved; !on restores INTx Disable from *saved and keeps Bus Master.
 	 *  One read and at most one write. */
 	pci_err_t (*cmd_msgs)(const pcicap_capinst_t *ci, bool on, bool *saved);
+	/** Appended in ABI 1 (present when struct_size covers it): the bytes
+	 *  of pcicap_capinst_t that the core fills, `access` included. */
+	uint32_t capinst_size;
 };
+
+/** host->struct_size of a core that has capinst_size. */
+#define PCICAP_HOST_SIZE_CAPINST (offsetof(pcicap_host_t, capinst_size) + sizeof(uint32_t))
 
 /** Module flags. */
 enum {
 	/** The capability cannot be switched: enable answers
 	 *  PCI_ERR_EALREADY, disable PCI_ERR_ENOTSUP, isenabled true. */
 	PCICAP_MODULE_ALWAYS_ENABLED = 1u << 0,
+};
+
+/** Flags of the masking ops (pcicap_cap_module_t.mask_entry, ...). */
+enum {
+	PCICAP_MASK_SET = 1u << 0, /**< mask; without it, unmask */
+	PCICAP_MASK_ISR = 1u << 1, /**< the _isr flavour: an unavailable device answers
+				        PCI_ERR_DEV_NOT_AVAIL */
 };
 
 /** A module's description, exported as `pcicap_cap_module_entry`. */
@@ -171,18 +213,57 @@ typedef struct pcicap_cap_module {
 	void (*forget)(pcicap_capinst_t *ci);
 	/** Optional. The instance is being destroyed. */
 	void (*destroy)(pcicap_capinst_t *ci);
+
+	/* Appended in ABI 1: the loader zero-fills what a module's struct_size
+	 * does not cover, so that a module built before them has none. */
+
+	/** Optional: the masking calls of <pci/cap_msi.h> and <pci/cap_msix.h>
+	 *  on an instance the core has resolved, for the interrupt-time path.
+	 *  The exported dispatcher has checked that the pci_cap_t is a valid
+	 *  object of this module and that the handle is live, attached to the
+	 *  capability's device (not retired) and an owner, and keeps its ISR
+	 *  section open for the call, so the instance stays valid. @p flags:
+	 *  PCICAP_MASK_* (second, so that the exported call's own argument
+	 *  stays in its register). They follow the _isr rules (no allocation, no
+	 *  sleeping lock, no system call beyond the backend's access), check
+	 *  the rest of the arguments themselves, and reach the device through
+	 *  the instance's pcicap_access_t. The core uses them when the module
+	 *  has every one that its capability's API needs (MSI: mask_entry and
+	 *  mask_bits; MSI-X: mask_entry and mask_all); otherwise it calls the
+	 *  slots of the API table as before.
+	 *  mask_entry: cap_msi/msix_(un)mask_irq_entry[_isr]; mask_bits:
+	 *  cap_msi_(un)mask_irq[_isr]; mask_all: cap_msix_(un)mask_irq_all[_isr]. */
+	pci_err_t (*mask_entry)(pcicap_capinst_t *ci, uint_t flags, uint_t entry);
+	pci_err_t (*mask_bits)(pcicap_capinst_t *ci, uint_t flags, uint32_t bits);
+	pci_err_t (*mask_all)(pcicap_capinst_t *ci, uint_t flags);
 } pcicap_cap_module_t;
 
 /* ---- helpers for modules (inline: nothing more to link) ---- */
 
+/** A value that names the calling thread (never 0): its thread pointer, one
+ *  register read where the compiler offers it (what pthread_self() returns
+ *  with glibc on these targets), else pthread_self(). */
+static inline uintptr_t pcicap_mod_self(void)
+{
+#if defined(__has_builtin) && (defined(__x86_64__) || defined(__aarch64__))
+#if __has_builtin(__builtin_thread_pointer)
+	return (uintptr_t)__builtin_thread_pointer();
+#else
+	return (uintptr_t)pthread_self();
+#endif
+#else
+	return (uintptr_t)pthread_self();
+#endif
+}
+
 /** A spin lock for module state that the _isr calls change. The lock word
- *  holds the owning thread (pthread_self(): a read of the thread pointer,
- *  no system call, no allocation), so a signal handler that re-enters a
- *  call on the same object in the same thread is told (false) instead of
- *  spinning forever. Zero is unlocked. */
+ *  holds the owning thread (pcicap_mod_self(): no system call, no
+ *  allocation), so a signal handler that re-enters a call on the same
+ *  object in the same thread is told (false) instead of spinning forever.
+ *  Zero is unlocked. */
 static inline bool pcicap_mod_lock(uintptr_t *lock)
 {
-	uintptr_t me = (uintptr_t)pthread_self();
+	uintptr_t me = pcicap_mod_self();
 	for (;;) {
 		uintptr_t seen = 0;
 		if (__atomic_compare_exchange_n(lock, &seen, me, true, __ATOMIC_ACQUIRE,
@@ -220,16 +301,111 @@ static inline pci_err_t pcicap_mod_available(const pcicap_host_t *host, pcicap_c
 	return (err != PCI_ERR_OK && isr) ? PCI_ERR_DEV_NOT_AVAIL : err;
 }
 
+/** The _isr rule for a backend's answer to present() (removed or held off:
+ *  PCI_ERR_DEV_NOT_AVAIL from an _isr call). */
+static inline pci_err_t pcicap_mod_present(const pcicap_access_t *a, const pcicap_capinst_t *ci,
+					   bool isr)
+{
+	pci_err_t err = a->present(a->ctx, ci->bdf);
+	return (err != PCI_ERR_OK && isr) ? PCI_ERR_DEV_NOT_AVAIL : err;
+}
+
+/* pcicap_access_t over the host services, for a core that publishes none
+ * (ctx is the instance; the bdf argument is the instance's). */
+static inline void pcicap_mod_le_put(void *buf, uint_t len, uint64_t v)
+{
+	for (uint_t i = 0; i < len; i++)
+		((unsigned char *)buf)[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint64_t pcicap_mod_le_get(const void *buf, uint_t len)
+{
+	uint64_t v = 0;
+	for (uint_t i = 0; i < len; i++)
+		v |= (uint64_t)((const unsigned char *)buf)[i] << (8 * i);
+	return v;
+}
+static inline pci_err_t pcicap_mod_host_present(void *ctx, pci_bdf_t bdf)
+{
+	const pcicap_capinst_t *ci = (const pcicap_capinst_t *)ctx;
+	(void)bdf;
+	return ci->host->present(ci);
+}
+static inline pci_err_t pcicap_mod_host_cfg_read(void *ctx, pci_bdf_t bdf, uint_t off, void *buf,
+						 uint_t len)
+{
+	const pcicap_capinst_t *ci = (const pcicap_capinst_t *)ctx;
+	uint32_t v = 0;
+	pci_err_t err = ci->host->cfg_rd(ci, off, len, &v);
+	(void)bdf;
+	pcicap_mod_le_put(buf, len, v);
+	return err;
+}
+static inline pci_err_t pcicap_mod_host_cfg_write(void *ctx, pci_bdf_t bdf, uint_t off,
+						  const void *buf, uint_t len)
+{
+	const pcicap_capinst_t *ci = (const pcicap_capinst_t *)ctx;
+	(void)bdf;
+	return ci->host->cfg_wr(ci, off, len, (uint32_t)pcicap_mod_le_get(buf, len));
+}
+static inline pci_err_t pcicap_mod_host_bar_read(void *ctx, pci_bdf_t bdf, int bar, uint64_t off,
+						 void *buf, uint_t len)
+{
+	const pcicap_capinst_t *ci = (const pcicap_capinst_t *)ctx;
+	uint64_t v = 0;
+	pci_err_t err = ci->host->bar_rd(ci, bar, off, len, &v);
+	(void)bdf;
+	pcicap_mod_le_put(buf, len, v);
+	return err;
+}
+static inline pci_err_t pcicap_mod_host_bar_write(void *ctx, pci_bdf_t bdf, int bar, uint64_t off,
+						  const void *buf, uint_t len)
+{
+	const pcicap_capinst_t *ci = (const pcicap_capinst_t *)ctx;
+	(void)bdf;
+	return ci->host->bar_wr(ci, bar, off, len, pcicap_mod_le_get(buf, len));
+}
+
+/** The access ops of instance @p ci: the core's (ci->access), or, from a
+ *  core that publishes none (older than the field), @p own filled with ops
+ *  over the host services. Call it at attach and keep the result (and @p own)
+ *  in the instance state. Defining PCICAP_MODULE_ABI1_HEAD before including
+ *  this header builds a module as one written before these fields (the
+ *  entry's struct_size ends at `destroy`, the host services always): the
+ *  compatibility tests do. */
+static inline const pcicap_access_t *pcicap_mod_access(const pcicap_capinst_t *ci,
+						       pcicap_access_t *own)
+{
+#ifndef PCICAP_MODULE_ABI1_HEAD
+	const pcicap_host_t *h = ci->host;
+	if (h->struct_size >= PCICAP_HOST_SIZE_CAPINST &&
+	    h->capinst_size >= offsetof(pcicap_capinst_t, access) + sizeof(ci->access) &&
+	    ci->access)
+		return ci->access;
+#endif
+	own->ctx = (void *)(uintptr_t)ci;
+	own->present = pcicap_mod_host_present;
+	own->cfg_read = pcicap_mod_host_cfg_read;
+	own->cfg_write = pcicap_mod_host_cfg_write;
+	own->bar_read = pcicap_mod_host_bar_read;
+	own->bar_write = pcicap_mod_host_bar_write;
+	return own;
+}
+
 /** Smallest module struct the loader accepts (ABI 1: up to `destroy`). */
 #define PCICAP_MODULE_MIN_SIZE (offsetof(pcicap_cap_module_t, destroy) + sizeof(void *))
 
 /** Define the module's entry: PCICAP_MODULE_REGISTER(.capid = 0x05, ...). */
+#ifdef PCICAP_MODULE_ABI1_HEAD
+#define PCICAP_MODULE_STRUCT_SIZE PCICAP_MODULE_MIN_SIZE
+#else
+#define PCICAP_MODULE_STRUCT_SIZE sizeof(pcicap_cap_module_t)
+#endif
 #define PCICAP_MODULE_REGISTER(...)                                                                \
 	__attribute__((                                                                            \
 	    visibility("default"))) extern const pcicap_cap_module_t pcicap_cap_module_entry;      \
 	__attribute__((visibility("default")))                                                     \
 	const pcicap_cap_module_t pcicap_cap_module_entry = {                                      \
-	    .struct_size = sizeof(pcicap_cap_module_t),                                            \
+	    .struct_size = PCICAP_MODULE_STRUCT_SIZE,                                              \
 	    .abi_version = PCICAP_MODULE_ABI_VERSION,                                              \
 	    __VA_ARGS__}
 

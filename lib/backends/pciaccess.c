@@ -292,18 +292,8 @@ static pci_err_t pa_scan(void *ctx, pcicap_backend_dev_t **devs, size_t *ndevs)
 	struct pa_ctx *c = ctx;
 	if (!c || !devs || !ndevs)
 		return PCI_ERR_EINVAL;
-	*devs = NULL;
-	*ndevs = 0;
-	if (c->ndevs == 0)
-		return PCI_ERR_OK;
-	pcicap_backend_dev_t *out = malloc(c->ndevs * sizeof(*out));
-	if (!out)
-		return PCI_ERR_ENOMEM;
-	for (size_t i = 0; i < c->ndevs; i++)
-		out[i] = c->devs[i].info;
-	*devs = out;
-	*ndevs = c->ndevs;
-	return PCI_ERR_OK;
+	return pcii_scan_copy(c->ndevs ? &c->devs[0].info : NULL, c->ndevs, sizeof(c->devs[0]), devs,
+			      ndevs);
 }
 
 /* One access() on a path built at init: cheap, async-signal-safe. */
