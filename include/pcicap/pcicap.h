@@ -26,7 +26,7 @@ extern "C" {
  *  @{ */
 /** Major version: changes with the soname (libpcicap.so.N). */
 #define PCICAP_VERSION_MAJOR 0
-/** Minor version: grows when functions or fields are added. */
+/** Minor version: grows when functions, enum values or macros are added. */
 #define PCICAP_VERSION_MINOR 1
 /** @} */
 

@@ -42,7 +42,8 @@ typedef enum {
 } pcicap_sim_bar_kind_t;
 
 /** A declarative device. Initialise with pcicap_sim_device_init() and set
- *  what you need; fields are only ever appended. */
+ *  what you need. The caller allocates it, so its layout is part of the
+ *  ABI: a new field needs a new soname (docs/versioning.md). */
 typedef struct {
 	uint16_t vid;          /**< vendor ID */
 	uint16_t did;          /**< device ID */

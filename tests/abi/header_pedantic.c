@@ -8,6 +8,11 @@
 #include <pcicap/irq.h>
 #include <pcicap/sim.h>
 
+/* <pcicap/pcicap.h> carries the project's version (docs/versioning.md) */
+#if PCICAP_VERSION_MAJOR != PCICAP_EXPECT_MAJOR || PCICAP_VERSION_MINOR != PCICAP_EXPECT_MINOR
+#error "PCICAP_VERSION_MAJOR/MINOR differ from the version in meson.build"
+#endif
+
 int main(void)
 {
 	pci_bdf_t bdf = PCI_BDF(1, 2, 3);
