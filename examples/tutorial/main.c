@@ -27,8 +27,13 @@ int main(int argc, char **argv)
 		count = atoi(optarg);
 	}
 	pci_bdf_t bdf = pci_device_find(0, EDU_VID, EDU_DID, PCI_CCODE_ANY);
+	const char *backend = pcicap_backend_name();
+	if (!backend) {
+		fprintf(stderr, "edudrv: no backend could start (PCI_BASE_VERBOSITY=1 says why)\n");
+		return 1;
+	}
 	if (bdf == PCI_BDF_NONE) {
-		fprintf(stderr, "edudrv: no edu device on backend %s\n", pcicap_backend_name());
+		fprintf(stderr, "edudrv: no edu device on backend %s\n", backend);
 		return 1;
 	}
 	edudrv_t d;
@@ -37,7 +42,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "edudrv: %s\n", pci_strerror(err));
 		return 1;
 	}
-	const char *backend = pcicap_backend_name();
 	printf("edudrv: %02x:%02x.%x on %s: %s, %d vector%s\n", PCI_BUS(bdf), PCI_DEV(bdf),
 	       PCI_FUNC(bdf), backend, d.msix ? "MSI-X" : "MSI", d.nvec, d.nvec == 1 ? "" : "s");
 	/* on the simulator nothing answers the raise register: play the device */

@@ -2,7 +2,7 @@
  * Unit tests of edudrv on the simulator (docs/tutorial.md): the interrupt
  * paths, a device without MSI-X, a platform short of IRQs, the cost of an
  * interrupt in device accesses, and a surprise removal. Run them where
- * edu.topo is: PCI_HW_MODULE=sim ./test_edudrv
+ * edu.topo is; they select the simulator themselves.
  */
 #include <setjmp.h>
 #include <stdarg.h>
