@@ -32,46 +32,27 @@ static void drop_cap(edudrv_t *d)
 	d->cap = NULL;
 }
 
-/* MSI-X: one IRQ for each table entry (up to EDUDRV_MAX_VECTORS), or none. */
-static pci_err_t enable_msix(edudrv_t *d)
+/* Enable MSI-X or MSI with up to EDUDRV_MAX_VECTORS vectors: the two
+ * differ only in their calls and in the request type the driver uses. */
+static pci_err_t enable(edudrv_t *d, pci_capid_t capid, pci_reqType_t req)
 {
-	pci_err_t err = read_cap(d, CAPID_MSIX);
+	bool msix = capid == CAPID_MSIX;
+	pci_err_t err = read_cap(d, capid);
 	if (err != PCI_ERR_OK)
 		return err;
-	uint_t n = cap_msix_get_nirq(d->cap);
+	uint_t n = msix ? cap_msix_get_nirq(d->cap) : cap_msi_get_nirq(d->cap);
 	if (n > EDUDRV_MAX_VECTORS)
 		n = EDUDRV_MAX_VECTORS;
-	err = cap_msix_set_nirq(d->hdl, d->cap, n);
+	err = msix ? cap_msix_set_nirq(d->hdl, d->cap, n) : cap_msi_set_nirq(d->hdl, d->cap, n);
 	if (err == PCI_ERR_OK)
-		err = pci_device_cfg_cap_enable(d->hdl, pci_reqType_e_MANDATORY, d->cap);
-	if (err != PCI_ERR_OK) {
-		drop_cap(d);
-		return err;
-	}
-	d->msix = true;
-	d->maskable = true;
-	return PCI_ERR_OK;
-}
-
-/* MSI: as many vectors as the platform gives, at least one. */
-static pci_err_t enable_msi(edudrv_t *d)
-{
-	pci_err_t err = read_cap(d, CAPID_MSI);
-	if (err != PCI_ERR_OK)
-		return err;
-	uint_t n = cap_msi_get_nirq(d->cap);
-	if (n > EDUDRV_MAX_VECTORS)
-		n = EDUDRV_MAX_VECTORS;
-	err = cap_msi_set_nirq(d->hdl, d->cap, n);
-	if (err == PCI_ERR_OK)
-		err = pci_device_cfg_cap_enable(d->hdl, pci_reqType_e_ADVISORY, d->cap);
+		err = pci_device_cfg_cap_enable(d->hdl, req, d->cap);
 	if (err != PCI_ERR_OK) {
 		drop_cap(d);
 		return err;
 	}
 	cap_msi_mask_t bits;
-	d->msix = false;
-	d->maskable = cap_msi_get_irq_mask(d->hdl, d->cap, &bits) == PCI_ERR_OK;
+	d->msix = msix;
+	d->maskable = msix || cap_msi_get_irq_mask(d->hdl, d->cap, &bits) == PCI_ERR_OK;
 	return PCI_ERR_OK;
 }
 
@@ -95,7 +76,9 @@ pci_err_t edudrv_open(edudrv_t *d, pci_bdf_t bdf)
 	d->hdl = pci_device_attach(bdf, pci_attachFlags_OWNER, &err);
 	if (!d->hdl)
 		return err;
-	if (enable_msix(d) != PCI_ERR_OK && (err = enable_msi(d)) != PCI_ERR_OK)
+	/* MSI-X with an IRQ for every vector, or else MSI with what there is */
+	if (enable(d, CAPID_MSIX, pci_reqType_e_MANDATORY) != PCI_ERR_OK &&
+	    (err = enable(d, CAPID_MSI, pci_reqType_e_ADVISORY)) != PCI_ERR_OK)
 		goto fail;
 	/* the IRQs in vector order, and a file descriptor for each */
 	pci_irq_t irq[EDUDRV_MAX_VECTORS];
