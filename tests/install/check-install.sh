@@ -46,7 +46,15 @@ done
 for m in pci_cap-0x05.so pci_cap-0x11.so; do
 	[ -f "$moddir/$m" ] || fail "missing module <libdir>/pcicap/$m"
 done
-[ -x "$stage$prefix/bin/pcicap-tool" ] || fail "pcicap-tool is not in <bindir>"
+tool=$stage$prefix/bin/pcicap-tool
+[ -x "$tool" ] || fail "pcicap-tool is not in <bindir>"
+if [ "$prefix" != /usr ]; then
+	# outside /usr the tool finds the library by its rpath (the unstaged libdir)
+	rpath=$(readelf -d "$tool" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+	[ "$rpath" = "${libdir#"$stage"}" ] || fail "pcicap-tool's RUNPATH is '$rpath', not the libdir"
+fi
+LD_LIBRARY_PATH="$libdir" "$tool" -F "$src/tests/fixtures/sim/short-x.txt" >/dev/null ||
+	fail "the installed pcicap-tool does not run"
 mandir=$stage$prefix/share/man
 [ -f "$mandir/man1/pcicap-tool.1" ] || fail "pcicap-tool.1 is not in <mandir>/man1"
 if [ "$docs" = docs ]; then
