@@ -507,7 +507,7 @@ static pci_err_t quiesce_msi(pcii_dev_t *dev, uint_t off)
  * and function mask off. */
 static pci_err_t quiesce_msix(pcii_dev_t *dev, uint_t off)
 {
-	uint32_t ctrl, table;
+	uint32_t ctrl, table = 0;
 	pci_err_t err = pcii_cfg_read(dev, off + 2, 2, &ctrl);
 	if (err == PCI_ERR_OK)
 		err = pcii_cfg_read(dev, off + 4, 4, &table);
@@ -888,7 +888,9 @@ static bool host_cap_enabled(const pcicap_capinst_t *ci, pci_capid_t capid)
 	return false;
 }
 
-static void host_log(const pcicap_capinst_t *ci, pcicap_log_level_t level, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void host_log(const pcicap_capinst_t *ci,
+							   pcicap_log_level_t level,
+							   const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
