@@ -1601,6 +1601,32 @@ static void test_fail_access(void **state)
 	assert_int_equal(B->cfg_read(ctx, b, 0, v, 4), PCI_ERR_EIO);
 }
 
+/* Removal at the k-th access: the accesses before it see the device, that
+ * one and every later one find it removed; k = 0 disarms. */
+static void test_remove_at(void **state)
+{
+	(void)state;
+	pci_bdf_t b = add_full_device(PCI_BDF(1, 0, 0));
+	assert_int_equal(pcicap_sim_remove_at(PCI_BDF(9, 9, 1), 1), PCI_ERR_ENODEV);
+	wr(b, 0xC0, 4, 0x11223344);
+	assert_int_equal(pcicap_sim_remove_at(b, 3), PCI_ERR_OK);
+	assert_int_equal(rd(b, 0xC0, 4), 0x11223344);     /* 1st */
+	assert_int_equal(B->present(ctx, b), PCI_ERR_OK); /* not an access */
+	assert_int_equal(brd(b, 0, 0x10, 4), 0);          /* 2nd */
+	assert_int_equal(B->present(ctx, b), PCI_ERR_OK);
+	wr(b, 0xC0, 4, 0x55667788); /* 3rd: dropped, the device is gone */
+	assert_int_equal(B->present(ctx, b), PCI_ERR_ENODEV);
+	assert_int_equal(rd(b, 0xC0, 4), 0xFFFFFFFFu);
+	assert_int_equal(pcicap_sim_set_removed(b, false), PCI_ERR_OK);
+	assert_int_equal(rd(b, 0xC0, 4), 0x11223344);
+	/* one-shot, and disarmed by 0 */
+	assert_int_equal(rd(b, 0xC0, 4), 0x11223344);
+	assert_int_equal(pcicap_sim_remove_at(b, 1), PCI_ERR_OK);
+	assert_int_equal(pcicap_sim_remove_at(b, 0), PCI_ERR_OK);
+	assert_int_equal(rd(b, 0xC0, 4), 0x11223344);
+	assert_int_equal(B->present(ctx, b), PCI_ERR_OK);
+}
+
 /* ------------------------------------------------------- counters and log */
 
 static void test_counters_and_log(void **state)
@@ -1992,6 +2018,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_msix_2048_lazy_fds, setup),
 	    cmocka_unit_test_setup(test_removal_holdoff, setup),
 	    cmocka_unit_test_setup(test_fail_access, setup),
+	    cmocka_unit_test_setup(test_remove_at, setup),
 	    cmocka_unit_test_setup(test_counters_and_log, setup),
 	    cmocka_unit_test_setup(test_flr, setup),
 	    cmocka_unit_test_setup(test_concurrency, setup),

@@ -117,6 +117,11 @@ pci_err_t pcicap_sim_set_hold_off(pci_bdf_t bdf, bool held);
 /** Make the @p k-th access (1 = the next one; config or BAR, read or write)
  *  to the device fail with @p err; k = 0 disarms. One-shot. */
 pci_err_t pcicap_sim_fail_access(pci_bdf_t bdf, uint64_t k, pci_err_t err);
+/** Surprise removal at the @p k-th access (1 = the next one; config or
+ *  BAR, read or write): that access and every later one find the device
+ *  removed, as after pcicap_sim_set_removed(bdf, true). k = 0 disarms.
+ *  One-shot. @return PCI_ERR_OK, PCI_ERR_ENODEV (no such device). */
+pci_err_t pcicap_sim_remove_at(pci_bdf_t bdf, uint64_t k);
 
 /** Access accounting. */
 typedef struct {
