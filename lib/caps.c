@@ -530,14 +530,24 @@ static pci_err_t quiesce_msix(pcii_dev_t *dev, uint_t off)
 	return err;
 }
 
+/* A failed access that may work later (not a refusal, not a table that
+ * lies outside the BARs): the quiesce is worth doing again. */
+static bool transient(pci_err_t err)
+{
+	return err == PCI_ERR_EIO || err == PCI_ERR_DEV_NOT_AVAIL || err == PCI_ERR_ENODEV;
+}
+
 void pcii_caps_quiesce(pcii_dev_t *dev)
 {
 	if (!pcii_be->cfg_write)
 		return;
 	pci_err_t err = pcii_caps_walk(dev);
-	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
+	if (err != PCI_ERR_OK && err != PCI_ERR_EIO) {
+		if (transient(err))
+			dev->needs_quiesce = true; /* not done: again at the next enable */
 		return;
-	bool clean = true;
+	}
+	bool clean = true, again = false;
 	for (uint_t i = 0; i < dev->caps.n; i++) {
 		const pcii_capent_t *e = &dev->caps.e[i];
 		pcii_capinst_t *live = pcii_inst_find(dev, e->off);
@@ -553,6 +563,7 @@ void pcii_caps_quiesce(pcii_dev_t *dev)
 		 * kernel driver) is skipped: enabling will be refused as well */
 		if (err != PCI_ERR_OK) {
 			clean = false;
+			again |= transient(err);
 			pcii_log(err == PCI_ERR_CFG_ACCESS ? PCICAP_LOG_DEBUG : PCICAP_LOG_WARN,
 				 "quiesce of capability 0x%02x at 0x%x skipped: %s", e->id, e->off,
 				 pci_strerror(err));
@@ -564,6 +575,8 @@ void pcii_caps_quiesce(pcii_dev_t *dev)
 			ci->mod->quiesce(&ci->pub);
 	if (clean)
 		dev->needs_quiesce = false;
+	else if (again)
+		dev->needs_quiesce = true; /* the next enable (or owner) quiesces first */
 }
 
 /* ------------------------------------------------------------------ API */
