@@ -90,28 +90,18 @@ static bool refused_open(const char *path, int flags)
 	return true;
 }
 
-static mode_t open_mode(int flags, va_list ap)
-{
-	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
-}
-
-int __wrap_open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	return refused_open(path, flags) ? -1 : __real_open64(path, flags, mode);
-}
-
-int __wrap_open(const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = open_mode(flags, ap);
-	va_end(ap);
-	return refused_open(path, flags) ? -1 : __real_open(path, flags, mode);
-}
+/* open() and open64(): the same wrapper around each real one. */
+#define WRAP_OPEN(fn)                                                                              \
+	int __wrap_##fn(const char *path, int flags, ...)                                          \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, flags);                                                               \
+		mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;       \
+		va_end(ap);                                                                        \
+		return refused_open(path, flags) ? -1 : __real_##fn(path, flags, mode);            \
+	}
+WRAP_OPEN(open64)
+WRAP_OPEN(open)
 
 /* ---- the functions bound to a kernel driver ---- */
 

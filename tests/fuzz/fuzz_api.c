@@ -41,35 +41,25 @@ static bool removed[NDEV], held[NDEV], tainted[NDEV], pvm0;
 static int fault_dev = -1;
 static uint_t pool;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* Seeds: three driver sessions in the harness's encoding (shape bytes,
  * then opcode and arguments): MSI with 8 maskable vectors; MSI-X with 16
  * entries on a pool of 4 IRQs, dispositions, masks and the function mask;
  * an enable with a fault at its third access, then a clean one. */
 static void write_seeds(const char *dir)
 {
-	static const uint8_t msi[] = {0x83, 7,  63, 0, 0, 1, 0, 2, 0, 3, 0, 0, 8, 5, 0, 0, 1,
-				      7,    0,  0,  0, 3, 9, 0, 3, 8, 0, 0, 1, 6, 0, 0, 2, 1, 0};
-	static const uint8_t msix[] = {0, 15, 3, 0,  1, 1, 0, 2, 4, 3, 0, 4, 6, 4,  0, 4, 9, 2,
-				       5, 0,  4, 1,  7, 0, 4, 0, 5, 7, 0, 4, 10, 9, 1, 5, 7, 0,
-				       4, 8,  14, 0, 10, 1, 0};
-	static const uint8_t fault[] = {0x83, 7, 63, 0, 0, 1, 0, 2, 0, 12, 0, 3, 5, 0, 0, 0,
-					5,    0, 0,  0, 1, 0};
+	static const uint8_t msi[] = {0x83, 7, 63, 0, 0, 1, 0, 2, 0, 3, 0, 0, 8, 5, 0, 0, 1, 7,
+				      0,    0, 0,  3, 9, 0, 3, 8, 0, 0, 1, 6, 0, 0, 2, 1, 0};
+	static const uint8_t msix[] = {0,  15, 3, 0, 1, 1, 0, 2, 4,  3, 0,  4, 6, 4, 0,
+				       4,  9,  2, 5, 0, 4, 1, 7, 0,  4, 0,  5, 7, 0, 4,
+				       10, 9,  1, 5, 7, 0, 4, 8, 14, 0, 10, 1, 0};
+	static const uint8_t fault[] = {0x83, 7, 63, 0, 0, 1, 0, 2, 0, 12, 0,
+					3,    5, 0,  0, 0, 5, 0, 0, 0, 1,  0};
 	fz_seed(dir, "msi", msi[0], msi + 1, sizeof(msi) - 1);
 	fz_seed(dir, "msix", msix[0], msix + 1, sizeof(msix) - 1);
 	fz_seed(dir, "fault", fault[0], fault + 1, sizeof(fault) - 1);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fz_init();
-	fz_maybe_write_seeds(write_seeds);
-	return 0;
-}
+FZ_HARNESS(write_seeds)
 
 static void setup(fz_in_t *in)
 {
@@ -109,13 +99,15 @@ static void setup(fz_in_t *in)
 	for (int i = 0; i < NDEV; i++) {
 		removed[i] = held[i] = tainted[i] = false;
 		for (int k = 0; k < 2; k++) {
-			int_t idx = pci_device_find_capid(bdfs[i], k == MSI ? CAPID_MSI : CAPID_MSIX);
+			int_t idx =
+			    pci_device_find_capid(bdfs[i], k == MSI ? CAPID_MSI : CAPID_MSIX);
 			if (idx >= 0)
-				FZ_CHECK(pcicap_device_cap_offset(bdfs[i], (uint_t)idx, &capoff[i][k]) ==
-					 PCI_ERR_OK);
+				FZ_CHECK(pcicap_device_cap_offset(bdfs[i], (uint_t)idx,
+								  &capoff[i][k]) == PCI_ERR_OK);
 		}
-		caplen[i][MSI] = (uint8_t)(0x0A + (fz_peek(bdfs[i], capoff[i][MSI] + 2, 2) & 0x80 ? 4 : 0) +
-					   (fz_peek(bdfs[i], capoff[i][MSI] + 2, 2) & 0x100 ? 10 : 0));
+		caplen[i][MSI] =
+		    (uint8_t)(0x0A + (fz_peek(bdfs[i], capoff[i][MSI] + 2, 2) & 0x80 ? 4 : 0) +
+			      (fz_peek(bdfs[i], capoff[i][MSI] + 2, 2) & 0x100 ? 10 : 0));
 		caplen[i][MSIX] = 12;
 	}
 }
@@ -164,8 +156,8 @@ static pci_cap_t pick_cap(fz_in_t *in, int *dev, int *kind)
 static void op_attach(fz_in_t *in)
 {
 	static const pci_attachFlags_t flags[] = {
-	    pci_attachFlags_e_SHARED,        pci_attachFlags_OWNER,
-	    pci_attachFlags_MULTI_OWNER,     pci_attachFlags_EXCLUSIVE_OWNER,
+	    pci_attachFlags_e_SHARED,    pci_attachFlags_OWNER,
+	    pci_attachFlags_MULTI_OWNER, pci_attachFlags_EXCLUSIVE_OWNER,
 	    pci_attachFlags_e_EXCLUSIVE,
 	};
 	int dev = fz_u8(in) % NDEV;
@@ -283,11 +275,14 @@ static pci_err_t mask_entry(int kind, pci_devhdl_t h, pci_cap_t c, uint_t e, boo
 {
 	if (kind == MSI) {
 		if (mask)
-			return isr ? cap_msi_mask_irq_entry_isr(h, c, e) : cap_msi_mask_irq_entry(h, c, e);
-		return isr ? cap_msi_unmask_irq_entry_isr(h, c, e) : cap_msi_unmask_irq_entry(h, c, e);
+			return isr ? cap_msi_mask_irq_entry_isr(h, c, e)
+				   : cap_msi_mask_irq_entry(h, c, e);
+		return isr ? cap_msi_unmask_irq_entry_isr(h, c, e)
+			   : cap_msi_unmask_irq_entry(h, c, e);
 	}
 	if (mask)
-		return isr ? cap_msix_mask_irq_entry_isr(h, c, e) : cap_msix_mask_irq_entry(h, c, e);
+		return isr ? cap_msix_mask_irq_entry_isr(h, c, e)
+			   : cap_msix_mask_irq_entry(h, c, e);
 	return isr ? cap_msix_unmask_irq_entry_isr(h, c, e) : cap_msix_unmask_irq_entry(h, c, e);
 }
 
@@ -307,15 +302,14 @@ static void op_mask(fz_in_t *in)
 	bool isr = how & 1, mask = how & 2;
 	pci_err_t e;
 	switch ((how >> 2) % 3) {
-	case 0:
-		e = mask_entry(kind, h, c, fz_u8(in) % 80u, mask, isr);
-		break;
+	case 0: e = mask_entry(kind, h, c, fz_u8(in) % 80u, mask, isr); break;
 	case 1: {
 		cap_msi_mask_t bits = fz_u32(in);
 		if (mask)
 			e = isr ? cap_msi_mask_irq_isr(h, c, bits) : cap_msi_mask_irq(h, c, bits);
 		else
-			e = isr ? cap_msi_unmask_irq_isr(h, c, bits) : cap_msi_unmask_irq(h, c, bits);
+			e = isr ? cap_msi_unmask_irq_isr(h, c, bits)
+				: cap_msi_unmask_irq(h, c, bits);
 		break;
 	}
 	default:
@@ -408,22 +402,15 @@ static void op_cfg_write(fz_in_t *in)
 	FZ_CHECK(pcicap_sim_peek_cfg(bdfs[dev], 0, before, 256) == PCI_ERR_OK);
 	pci_err_t e;
 	switch (width) {
-	case 1:
-		e = pci_device_cfg_wr8(h, off, (uint8_t)v, NULL);
-		break;
-	case 2:
-		e = pci_device_cfg_wr16(h, off, (uint16_t)v, NULL);
-		break;
-	case 4:
-		e = pci_device_cfg_wr32(h, off, v, NULL);
-		break;
-	default:
-		e = pci_device_cfg_wr64(h, off, (uint64_t)v << 32 | fz_u32(in), NULL);
-		break;
+	case 1: e = pci_device_cfg_wr8(h, off, (uint8_t)v, NULL); break;
+	case 2: e = pci_device_cfg_wr16(h, off, (uint16_t)v, NULL); break;
+	case 4: e = pci_device_cfg_wr32(h, off, v, NULL); break;
+	default: e = pci_device_cfg_wr64(h, off, (uint64_t)v << 32 | fz_u32(in), NULL); break;
 	}
 	bool hits = false;
 	for (int k = 0; k < 2; k++)
-		if (capoff[dev][k] && off < capoff[dev][k] + caplen[dev][k] && capoff[dev][k] < off + width)
+		if (capoff[dev][k] && off < capoff[dev][k] + caplen[dev][k] &&
+		    capoff[dev][k] < off + width)
 			hits = true;
 	if (hits) {
 		FZ_CHECK(e != PCI_ERR_OK);
@@ -465,58 +452,26 @@ static void op_fault(fz_in_t *in)
 static void step(fz_in_t *in)
 {
 	switch (fz_u8(in) % 17) {
-	case 0:
-		op_attach(in);
-		break;
-	case 1:
-		op_detach(in);
-		break;
-	case 2:
-		op_read_cap(in);
-		break;
-	case 3:
-		op_set(in, false);
-		break;
-	case 4:
-		op_set(in, true);
-		break;
-	case 5:
-		op_enable(in, true);
-		break;
-	case 6:
-		op_enable(in, false);
-		break;
-	case 7:
-		op_mask(in);
-		break;
-	case 8:
-		op_query(in);
-		break;
-	case 9:
-		op_raise(in);
-		break;
-	case 10:
-		op_toggle(in, true);
-		break;
-	case 11:
-		op_toggle(in, false);
-		break;
+	case 0: op_attach(in); break;
+	case 1: op_detach(in); break;
+	case 2: op_read_cap(in); break;
+	case 3: op_set(in, false); break;
+	case 4: op_set(in, true); break;
+	case 5: op_enable(in, true); break;
+	case 6: op_enable(in, false); break;
+	case 7: op_mask(in); break;
+	case 8: op_query(in); break;
+	case 9: op_raise(in); break;
+	case 10: op_toggle(in, true); break;
+	case 11: op_toggle(in, false); break;
 	case 12:
 		if (fault_dev < 0)
 			op_fault(in);
 		break;
-	case 13:
-		op_reset(in);
-		break;
-	case 14:
-		op_read_irq(in);
-		break;
-	case 15:
-		op_cfg_write(in);
-		break;
-	default:
-		op_forged(in);
-		break;
+	case 13: op_reset(in); break;
+	case 14: op_read_irq(in); break;
+	case 15: op_cfg_write(in); break;
+	default: op_forged(in); break;
 	}
 }
 
@@ -552,7 +507,8 @@ static void check_invariants(void)
 			if (!caps[d][k])
 				continue;
 			bool rec = pci_device_cfg_cap_isenabled(h, caps[d][k]);
-			bool hw = fz_hw_enabled(bdfs[d], k == MSI ? CAPID_MSI : CAPID_MSIX, capoff[d][k]);
+			bool hw =
+			    fz_hw_enabled(bdfs[d], k == MSI ? CAPID_MSI : CAPID_MSIX, capoff[d][k]);
 			FZ_CHECK(rec == hw);
 			any_on |= rec;
 		}

@@ -19,7 +19,7 @@
 #define FZ_CHECK(cond)                                                                             \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__,   \
+			fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__,     \
 				#cond);                                                            \
 			abort();                                                                   \
 		}                                                                                  \
@@ -148,5 +148,19 @@ static inline void fz_maybe_write_seeds(void (*write)(const char *dir))
 	write(dir);
 	exit(0);
 }
+
+/* Every harness: libFuzzer's entry points, set up by fz_init() and
+ * writing its seeds through @write_seeds when asked. */
+#define FZ_HARNESS(write_seeds)                                                                    \
+	int LLVMFuzzerInitialize(int *argc, char ***argv);                                         \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                              \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                                          \
+	{                                                                                          \
+		(void)argc;                                                                        \
+		(void)argv;                                                                        \
+		fz_init();                                                                         \
+		fz_maybe_write_seeds(write_seeds);                                                 \
+		return 0;                                                                          \
+	}
 
 #endif

@@ -23,9 +23,6 @@ typedef struct {
 static cap_t caps[MAX_CAPS];
 static uint_t ncaps;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* Seeds: the config space of every function of the fixture dumps, with
  * two flag bytes (MANDATORY one by one; ADVISORY all at once, 2 IRQs). */
 static void seed_dump(const char *dir, const char *path, const char *name)
@@ -35,8 +32,8 @@ static void seed_dump(const char *dir, const char *path, const char *name)
 	if (pcicap_sim_add_dump(path) != PCI_ERR_OK)
 		return;
 	pci_bdf_t bdf;
-	for (uint_t i = 0; (bdf = pci_device_find(i, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY)) !=
-			   PCI_BDF_NONE;
+	for (uint_t i = 0;
+	     (bdf = pci_device_find(i, PCI_VID_ANY, PCI_DID_ANY, PCI_CCODE_ANY)) != PCI_BDF_NONE;
 	     i++) {
 		uint_t len = pcicap_device_cfg_size(bdf);
 		FZ_CHECK(pcicap_sim_peek_cfg(bdf, 0, cfg, len) == PCI_ERR_OK);
@@ -54,14 +51,7 @@ static void write_seeds(const char *dir)
 	fz_each_file(PCICAP_FUZZ_DUMP_DIR, dir, seed_dump);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fz_init();
-	fz_maybe_write_seeds(write_seeds);
-	return 0;
-}
+FZ_HARNESS(write_seeds)
 
 /* Whether the control register of capability @i is its own: no other
  * capability of the list starts within 64 bytes below it (its header or
@@ -192,7 +182,8 @@ static bool try_enable(pci_devhdl_t h, uint_t i, pci_reqType_t req, uint_t len)
 
 static void try_disable(pci_devhdl_t h, uint_t i)
 {
-	FZ_CHECK(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, caps[i].cap) == PCI_ERR_OK);
+	FZ_CHECK(pci_device_cfg_cap_disable(h, pci_reqType_e_UNSPECIFIED, caps[i].cap) ==
+		 PCI_ERR_OK);
 	FZ_CHECK(!pci_device_cfg_cap_isenabled(h, caps[i].cap));
 	if (ctrl_isolated(i))
 		FZ_CHECK(!fz_hw_enabled(BDF, caps[i].id, caps[i].off));

@@ -13,9 +13,6 @@
 
 #include "fuzz_common.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static int memfd = -1;
 static char memfd_path[64];
 
@@ -52,19 +49,17 @@ static void write_seeds(const char *dir)
 		fz_each_file(d, dir, seed_topo);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+FZ_HARNESS(write_seeds)
+
+/* The memfd that dump inputs are written to (made at the first one). */
+static const char *dump_file(void)
 {
-	(void)argc;
-	(void)argv;
-	fz_init();
-	fz_maybe_write_seeds(write_seeds);
-	memfd = memfd_create("pcicap-fuzz-dump", MFD_CLOEXEC);
 	if (memfd < 0) {
-		perror("memfd_create");
-		exit(1);
+		memfd = memfd_create("pcicap-fuzz-dump", MFD_CLOEXEC);
+		FZ_CHECK(memfd >= 0);
+		snprintf(memfd_path, sizeof(memfd_path), "/proc/self/fd/%d", memfd);
 	}
-	snprintf(memfd_path, sizeof(memfd_path), "/proc/self/fd/%d", memfd);
-	return 0;
+	return memfd_path;
 }
 
 static bool documented(pci_err_t e)
@@ -118,9 +113,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				text[i] = '_';
 		e = pcicap_sim_load_string(text, PCICAP_FUZZ_DUMP_DIR);
 	} else {
+		const char *path = dump_file();
 		FZ_CHECK(ftruncate(memfd, 0) == 0);
 		FZ_CHECK(pwrite(memfd, text, len, 0) == (ssize_t)len);
-		e = pcicap_sim_add_dump(memfd_path);
+		e = pcicap_sim_add_dump(path);
 	}
 	free(text);
 	FZ_CHECK(documented(e));
