@@ -1506,6 +1506,9 @@ static pci_err_t op_irq_free(void *ctx, pci_bdf_t bdf, const pci_irq_t *irqs, ui
 	for (k = 0; k < n; k++) {
 		struct irq_slot *s = slot_of(irqs[k]);
 		if (!s || !s->allocated || s->owner_uid != d->uid || s->mark) {
+			/* a double free or a foreign IRQ: said, so tests catch it */
+			pcii_log(PCICAP_LOG_WARN, "sim: irq_free refused: IRQ %d is not held by %02x:%02x.%x",
+				 (int)irqs[k], PCI_BUS(bdf), PCI_DEV(bdf), PCI_FUNC(bdf));
 			err = PCI_ERR_EINVAL;
 			break;
 		}
