@@ -565,6 +565,8 @@ static void run_op(const op_t *op, int kind)
 	assert_int_equal(op->call(&c), PCI_ERR_OK);
 	uint64_t n = accesses();
 	assert_true(n >= 1);
+	printf("%-40s %-5s %2llu accesses\n", op->name, kind == MSI ? "MSI" : "MSI-X",
+	       (unsigned long long)n);
 	if (c.h)
 		check_record(&c);
 	if (op->attach_op)
