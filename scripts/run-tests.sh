@@ -4,7 +4,7 @@
 #      the host has no PCI bus);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the unit and stress suites under ThreadSanitizer;
-#   4. the unit suite under valgrind;
+#   4. the unit and stress suites and the host tests under valgrind;
 #   5. the fuzz suite: a clang build with libFuzzer, ASan and UBSan, each
 #      harness for a fixed time (docs/reliability.md).
 set -eu
@@ -27,7 +27,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 run build-tsan -Dtests=enabled -Db_sanitize=thread -Db_lundef=false
 TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --suite unit --suite stress --print-errorlogs
 
-meson test -C build-werror --setup valgrind --suite unit --print-errorlogs
+meson test -C build-werror --setup valgrind --suite unit --suite stress --print-errorlogs
+meson test -C build-werror --setup valgrind --print-errorlogs hw hw-guard
 
 (
 	export CC=clang
