@@ -11,10 +11,12 @@
  * a fault since its last clean first-owner attach: the library's enable
  * record of MSI and MSI-X equals the Enable bits in the device, the MSI
  * mask the library reports equals the Mask Bits register, the IRQs it
- * reports are held exactly while a capability is enabled, inside the pool,
- * never shared between devices. A raw write into an MSI/MSI-X structure is
+ * reports are held (allocated in the simulator) exactly while a capability
+ * is enabled, inside the pool, never shared between devices. A raw write into an MSI/MSI-X structure is
  * refused and changes nothing. At the end, after detaching everything,
  * every IRQ is back in the pool. */
+#include <pcicap/irq.h>
+
 #include "fuzz_common.h"
 
 #define NDEV   3
@@ -531,6 +533,8 @@ static void check_invariants(void)
 			FZ_CHECK((n > 0) == any_on);
 		for (int_t i = 0; i < n; i++) {
 			FZ_CHECK(irqs[i] >= 256 && irqs[i] < 256 + (pci_irq_t)pool);
+			/* reported and held: the simulator has it allocated */
+			FZ_CHECK(pcicap_irq_fd(o, irqs[i]) >= 0);
 			for (int_t j = 0; j < nall; j++)
 				FZ_CHECK(all[j] != irqs[i]);
 		}
