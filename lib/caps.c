@@ -509,10 +509,12 @@ static pci_err_t quiesce_msix(pcii_dev_t *dev, uint_t off)
 {
 	uint32_t ctrl, table = 0;
 	pci_err_t err = pcii_cfg_read(dev, off + 2, 2, &ctrl);
-	if (err == PCI_ERR_OK)
-		err = pcii_cfg_read(dev, off + 4, 4, &table);
+	/* Enable off first: it needs only Message Control (the Table Offset
+	 * register of a capability at 0xFC lies past a 256-byte space) */
 	if (err == PCI_ERR_OK && (ctrl & 0xC000) != 0x4000)
 		err = pcii_cfg_write(dev, off + 2, 2, (ctrl | 0x4000) & ~0x8000u);
+	if (err == PCI_ERR_OK)
+		err = pcii_cfg_read(dev, off + 4, 4, &table);
 	uint_t bir = table & 7, n = (ctrl & 0x7FF) + 1;
 	if (err == PCI_ERR_OK && bir <= 5 && pcii_be->bar_read && pcii_be->bar_write) {
 		for (uint_t i = 0; i < n && err == PCI_ERR_OK; i++) {
