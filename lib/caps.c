@@ -513,12 +513,14 @@ static pci_err_t quiesce_msi(pcii_dev_t *dev, uint_t off)
  * and function mask off. */
 static pci_err_t quiesce_msix(pcii_dev_t *dev, uint_t off)
 {
-	uint32_t ctrl, table;
+	uint32_t ctrl, table = 0;
 	pci_err_t err = pcii_cfg_read(dev, off + 2, 2, &ctrl);
-	if (err == PCI_ERR_OK)
-		err = pcii_cfg_read(dev, off + 4, 4, &table);
+	/* Enable off first: it needs only Message Control (the Table Offset
+	 * register of a capability at 0xFC lies past a 256-byte space) */
 	if (err == PCI_ERR_OK && (ctrl & 0xC000) != 0x4000)
 		err = pcii_cfg_write(dev, off + 2, 2, (ctrl | 0x4000) & ~0x8000u);
+	if (err == PCI_ERR_OK)
+		err = pcii_cfg_read(dev, off + 4, 4, &table);
 	uint_t bir = table & 7, n = (ctrl & 0x7FF) + 1;
 	if (err == PCI_ERR_OK && bir <= 5 && pcii_be->bar_read && pcii_be->bar_write) {
 		for (uint_t i = 0; i < n && err == PCI_ERR_OK; i++) {
@@ -536,14 +538,24 @@ static pci_err_t quiesce_msix(pcii_dev_t *dev, uint_t off)
 	return err;
 }
 
+/* A failed access that may work later (not a refusal, not a table that
+ * lies outside the BARs): the quiesce is worth doing again. */
+static bool transient(pci_err_t err)
+{
+	return err == PCI_ERR_EIO || err == PCI_ERR_DEV_NOT_AVAIL || err == PCI_ERR_ENODEV;
+}
+
 void pcii_caps_quiesce(pcii_dev_t *dev)
 {
 	if (!pcii_be->cfg_write)
 		return;
 	pci_err_t err = pcii_caps_walk(dev);
-	if (err != PCI_ERR_OK && err != PCI_ERR_EIO)
+	if (err != PCI_ERR_OK && err != PCI_ERR_EIO) {
+		if (transient(err))
+			dev->needs_quiesce = true; /* not done: again at the next enable */
 		return;
-	bool clean = true;
+	}
+	bool clean = true, again = false;
 	for (uint_t i = 0; i < dev->caps.n; i++) {
 		const pcii_capent_t *e = &dev->caps.e[i];
 		pcii_capinst_t *live = pcii_inst_find(dev, e->off);
@@ -559,6 +571,7 @@ void pcii_caps_quiesce(pcii_dev_t *dev)
 		 * kernel driver) is skipped: enabling will be refused as well */
 		if (err != PCI_ERR_OK) {
 			clean = false;
+			again |= transient(err);
 			pcii_log(err == PCI_ERR_CFG_ACCESS ? PCICAP_LOG_DEBUG : PCICAP_LOG_WARN,
 				 "quiesce of capability 0x%02x at 0x%x skipped: %s", e->id, e->off,
 				 pci_strerror(err));
@@ -570,6 +583,8 @@ void pcii_caps_quiesce(pcii_dev_t *dev)
 			ci->mod->quiesce(&ci->pub);
 	if (clean)
 		dev->needs_quiesce = false;
+	else if (again)
+		dev->needs_quiesce = true; /* the next enable (or owner) quiesces first */
 }
 
 /* ------------------------------------------------------------------ API */
@@ -891,7 +906,9 @@ static bool host_cap_enabled(const pcicap_capinst_t *ci, pci_capid_t capid)
 	return false;
 }
 
-static void host_log(const pcicap_capinst_t *ci, pcicap_log_level_t level, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void host_log(const pcicap_capinst_t *ci,
+							   pcicap_log_level_t level,
+							   const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;

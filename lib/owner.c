@@ -33,15 +33,23 @@ static bool scope_name_ok(const char *s)
 	return true;
 }
 
-/* mkdir that accepts an existing directory only if it is ours. */
-static int private_dir(const char *path)
+/* A directory only we can change, opened: made 0700 if missing; else it
+ * must be a real directory (not a symlink), ours, and not writable by group
+ * or others (who could otherwise swap the lock files in it). Opened once
+ * and used through the descriptor, so it cannot be swapped after the
+ * check. -1 when refused. */
+static int private_dir(int at, const char *path)
 {
-	if (mkdir(path, 0700) != 0) {
-		struct stat st;
-		if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-			return -1;
+	if (mkdirat(at, path, 0700) != 0 && errno != EEXIST)
+		return -1;
+	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
+			(st.st_mode & (S_IWGRP | S_IWOTH)))) {
+		close(fd);
+		fd = -1;
 	}
-	return 0;
+	return fd;
 }
 
 static int lock_file_open(const char *scope, pci_bdf_t bdf)
@@ -50,7 +58,7 @@ static int lock_file_open(const char *scope, pci_bdf_t bdf)
 		pcii_log(PCICAP_LOG_ERROR, "ownership scope '%s' is not a valid name", scope);
 		return -1;
 	}
-	char dir[512], path[640];
+	char dir[512], name[64];
 	const char *base = getenv("PCICAP_RUNTIME_DIR");
 	if (base && *base) {
 		snprintf(dir, sizeof(dir), "%s", base);
@@ -60,22 +68,29 @@ static int lock_file_open(const char *scope, pci_bdf_t bdf)
 	} else {
 		snprintf(dir, sizeof(dir), "/tmp/pcicap-%u", (unsigned)geteuid());
 	}
-	if (private_dir(dir) != 0) {
+	int base_fd = private_dir(AT_FDCWD, dir);
+	if (base_fd < 0) {
 		pcii_log(PCICAP_LOG_ERROR, "runtime directory %s is not usable", dir);
 		return -1;
 	}
-	size_t n = strlen(dir);
-	snprintf(dir + n, sizeof(dir) - n, "/%s", scope);
-	if (private_dir(dir) != 0) {
-		pcii_log(PCICAP_LOG_ERROR, "lock directory %s is not usable", dir);
+	int scope_fd = private_dir(base_fd, scope);
+	close(base_fd);
+	if (scope_fd < 0) {
+		pcii_log(PCICAP_LOG_ERROR, "lock directory %s/%s is not usable", dir, scope);
 		return -1;
 	}
 	/* named by routing ID, so both encodings of an ARI function agree */
-	snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.%x.lock", dir, PCICAP_BDF_DOMAIN(bdf),
+	snprintf(name, sizeof(name), "%04x:%02x:%02x.%x.lock", PCICAP_BDF_DOMAIN(bdf),
 		 _PCI_BDF_BUS(bdf), _PCI_BDF_DEV(bdf), _PCI_BDF_FUNC(bdf));
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = openat(scope_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	close(scope_fd);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0)
-		pcii_log(PCICAP_LOG_ERROR, "cannot open lock file %s", path);
+		pcii_log(PCICAP_LOG_ERROR, "cannot open lock file %s/%s/%s", dir, scope, name);
 	return fd;
 }
 

@@ -264,12 +264,37 @@ static void test_errors(void **state)
 	assert_int_equal(pci_device_find_capid(PCI_BDF(1, 0, 0), 0x01), -1);
 }
 
+/* Regression (found by fuzz_config): an MSI-X capability at 0xFC of a
+ * 256-byte space, left enabled. Its Table Offset register lies past the
+ * end, so the table cannot be found; the first owner's quiesce must still
+ * clear Enable (it needs only Message Control), leaving the function mask
+ * on since no entry could be masked. */
+static void test_quiesce_msix_at_end_of_space(void **state)
+{
+	(void)state;
+	img_t m;
+	img_base(&m, true);
+	m.b[0x34] = 0xFC;
+	img_cap(&m, 0xFC, 0x11, 0x00);
+	m.b[0xFE] = 0x03;
+	m.b[0xFF] = 0xA0; /* MSI-X Enable, 4 entries */
+	pci_bdf_t bdf = PCI_BDF(1, 0, 0);
+	assert_int_equal(pcicap_sim_add_config(bdf, m.b, 256), PCI_ERR_OK);
+	pci_devhdl_t h = tu_attach(bdf, pci_attachFlags_OWNER);
+	assert_int_equal(tu_peek8(bdf, 0xFF) & 0xC0, 0x40); /* Enable off, function mask on */
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    TU_TEST(test_dumps_match_lspci), TU_TEST(test_find_capid_next),
-	    TU_TEST(test_broken_lists),      TU_TEST(test_broken_extended_lists),
-	    TU_TEST(test_walk_is_cached),    TU_TEST(test_errors),
+	    TU_TEST(test_dumps_match_lspci),
+	    TU_TEST(test_find_capid_next),
+	    TU_TEST(test_broken_lists),
+	    TU_TEST(test_broken_extended_lists),
+	    TU_TEST(test_walk_is_cached),
+	    TU_TEST(test_errors),
+	    TU_TEST(test_quiesce_msix_at_end_of_space),
 	};
 	return TU_RUN(tests);
 }

@@ -307,6 +307,20 @@ pci_err_t pcicap_sim_set_hold_off(pci_bdf_t bdf, bool held);
  * @mt_lockfree
  */
 pci_err_t pcicap_sim_fail_access(pci_bdf_t bdf, uint64_t k, pci_err_t err);
+/**
+ * Remove a simulated device at a later access.
+ * Surprise removal at access number @p k from now (1 = the next one; config
+ * or BAR, read or write): that access and every later one find the device
+ * removed, as after pcicap_sim_set_removed(bdf, true). One-shot.
+ * @param bdf the device
+ * @param k which access; 0 disarms
+ * @return PCI_ERR_OK, or:
+ * @retval PCI_ERR_ENODEV no such device
+ * @par Interrupt context
+ * Yes: atomic stores only.
+ * @mt_lockfree
+ */
+pci_err_t pcicap_sim_remove_at(pci_bdf_t bdf, uint64_t k);
 /** @} */
 
 /** @defgroup pcicap_sim_observe Simulator: observing the device

@@ -81,7 +81,7 @@ struct sim_dev {
 
 	/* fault injection, counters: atomics, no lock */
 	atomic_bool removed, held;
-	_Atomic uint64_t fail_k;
+	_Atomic uint64_t fail_k, remove_k;
 	atomic_int fail_err;
 	_Atomic uint64_t n_cfg_r, n_cfg_w, n_bar_r, n_bar_w, n_irq, n_stray;
 
@@ -811,6 +811,7 @@ static pci_err_t dev_new(pci_bdf_t bdf, const uint8_t *img, uint_t len,
 	atomic_init(&d->removed, false);
 	atomic_init(&d->held, false);
 	atomic_init(&d->fail_k, 0);
+	atomic_init(&d->remove_k, 0);
 	atomic_init(&d->fail_err, 0);
 	d->bdf = bdf;
 	d->cfg_size = len;
@@ -1101,18 +1102,25 @@ static void flr_locked(struct sim_dev *d)
 
 /* -------------------------------------------------------- access helpers */
 
+/* Count down @p ctr (0 = disarmed); true when this access is the k-th. */
+static bool countdown_hit(_Atomic uint64_t *ctr)
+{
+	uint64_t k = atomic_load_explicit(ctr, memory_order_acquire);
+	while (k) {
+		if (atomic_compare_exchange_weak(ctr, &k, k - 1))
+			return k == 1;
+	}
+	return false;
+}
+
 static pci_err_t access_gate(struct sim_dev *d)
 {
 	if (atomic_load_explicit(&d->held, memory_order_acquire))
 		return PCI_ERR_DEV_NOT_AVAIL;
-	uint64_t k = atomic_load_explicit(&d->fail_k, memory_order_acquire);
-	while (k) {
-		if (atomic_compare_exchange_weak(&d->fail_k, &k, k - 1)) {
-			if (k == 1)
-				return (pci_err_t)atomic_load(&d->fail_err);
-			break;
-		}
-	}
+	if (countdown_hit(&d->remove_k))
+		atomic_store(&d->removed, true); /* this access already finds it gone */
+	if (countdown_hit(&d->fail_k))
+		return (pci_err_t)atomic_load(&d->fail_err);
 	return PCI_ERR_OK;
 }
 
@@ -1498,6 +1506,9 @@ static pci_err_t op_irq_free(void *ctx, pci_bdf_t bdf, const pci_irq_t *irqs, ui
 	for (k = 0; k < n; k++) {
 		struct irq_slot *s = slot_of(irqs[k]);
 		if (!s || !s->allocated || s->owner_uid != d->uid || s->mark) {
+			/* a double free or a foreign IRQ: said, so tests catch it */
+			pcii_log(PCICAP_LOG_WARN, "sim: irq_free refused: IRQ %d is not held by %02x:%02x.%x",
+				 (int)irqs[k], PCI_BUS(bdf), PCI_DEV(bdf), PCI_FUNC(bdf));
 			err = PCI_ERR_EINVAL;
 			break;
 		}
@@ -2047,6 +2058,15 @@ PCICAP_EXPORT pci_err_t pcicap_sim_fail_access(pci_bdf_t bdf, uint64_t k, pci_er
 	atomic_store(&d->fail_k, 0);
 	atomic_store(&d->fail_err, (int)err);
 	atomic_store(&d->fail_k, k);
+	return PCI_ERR_OK;
+}
+
+PCICAP_EXPORT pci_err_t pcicap_sim_remove_at(pci_bdf_t bdf, uint64_t k)
+{
+	struct sim_dev *d = sim_find(bdf);
+	if (!d)
+		return PCI_ERR_ENODEV;
+	atomic_store(&d->remove_k, k);
 	return PCI_ERR_OK;
 }
 
