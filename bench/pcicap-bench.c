@@ -417,6 +417,7 @@ static void raw_pair(const pcicap_backend_t *be, void *ctx, pci_bdf_t bdf, uint6
 static void (*volatile raw_pair_fn)(const pcicap_backend_t *, void *, pci_bdf_t,
 				    uint64_t) = raw_pair;
 
+#ifdef PCICAP_BENCH_CALLGRIND
 /* One call of each access op of the backend (<pcicap/backend.h>: present,
  * cfg_read, cfg_write, bar_read, bar_write), so that callgrind names them:
  * their inclusive cost is the backend's, not the library's. (It calls the
@@ -433,6 +434,7 @@ static void probe_ops(const pcicap_backend_t *be, void *ctx, pci_bdf_t bdf, uint
 }
 static void (*volatile probe_ops_fn)(const pcicap_backend_t *, void *, pci_bdf_t,
 				     uint64_t) = probe_ops;
+#endif
 
 #define VC0 12u /* vector control of table entry 0 */
 
@@ -868,8 +870,9 @@ int main(int argc, char **argv)
 			return usage(stderr, 2);
 	}
 	const char *mods = getenv("PCI_CAP_MODULE_DIR");
-	if ((!mods || !*mods) && *PCICAP_BENCH_MODULE_DIR)
-		setenv("PCI_CAP_MODULE_DIR", PCICAP_BENCH_MODULE_DIR, 1);
+	static const char built_mods[] = PCICAP_BENCH_MODULE_DIR;
+	if ((!mods || !*mods) && built_mods[0] != '\0')
+		setenv("PCI_CAP_MODULE_DIR", built_mods, 1);
 	unsetenv("PCI_SIM_CONFIG");
 	CHECK(pcicap_set_backend("sim"));
 	if (child)
