@@ -43,11 +43,11 @@ static void msix_windows(pcii_dev_t *dev)
 		    pcii_cfg_read(dev, e->off + 4, 4, &reg[0]) ||
 		    pcii_cfg_read(dev, e->off + 8, 4, &reg[1]))
 			continue;
-		uint64_t n = (ctrl & 0x7FF) + 1;
+		pcii_msix_layout_t l = pcii_msix_layout(ctrl, reg[0], reg[1]);
 		for (int w = 0; w < 2; w++) {
-			dev->msix_win_bar[w] = (int)(reg[w] & 7);
-			dev->msix_win_off[w] = reg[w] & ~7u;
-			dev->msix_win_len[w] = w == 0 ? 16 * n : (n + 63) / 64 * 8;
+			dev->msix_win_bar[w] = l.bir[w];
+			dev->msix_win_off[w] = l.off[w];
+			dev->msix_win_len[w] = l.len[w];
 		}
 		break;
 	}

@@ -521,15 +521,16 @@ static pci_err_t quiesce_msix(pcii_dev_t *dev, uint_t off)
 		err = pcii_cfg_write(dev, off + 2, 2, (ctrl | 0x4000) & ~0x8000u);
 	if (err == PCI_ERR_OK)
 		err = pcii_cfg_read(dev, off + 4, 4, &table);
-	uint_t bir = table & 7, n = (ctrl & 0x7FF) + 1;
+	pcii_msix_layout_t l = pcii_msix_layout(ctrl, table, 0);
+	int bir = l.bir[0];
 	if (err == PCI_ERR_OK && bir <= 5 && pcii_be->bar_read && pcii_be->bar_write) {
-		for (uint_t i = 0; i < n && err == PCI_ERR_OK; i++) {
-			uint64_t vc_off = (uint64_t)(table & ~7u) + 16u * i + 12;
+		for (uint_t i = 0; i < l.n && err == PCI_ERR_OK; i++) {
+			uint64_t vc_off = l.off[0] + 16u * i + 12;
 			uint8_t b[4];
-			err = pcii_be->bar_read(pcii_be_ctx, dev->bdf, (int)bir, vc_off, b, 4);
+			err = pcii_be->bar_read(pcii_be_ctx, dev->bdf, bir, vc_off, b, 4);
 			if (err == PCI_ERR_OK && !(b[0] & 1)) {
 				b[0] |= 1;
-				err = pcii_be->bar_write(pcii_be_ctx, dev->bdf, (int)bir, vc_off, b, 4);
+				err = pcii_be->bar_write(pcii_be_ctx, dev->bdf, bir, vc_off, b, 4);
 			}
 		}
 	}

@@ -8,11 +8,13 @@
 #ifndef PCICAP_INTERNAL_H
 #define PCICAP_INTERNAL_H
 
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pci/pci.h>
 #include <pcicap/backend.h>
@@ -56,6 +58,44 @@ static inline void pcii_spin_unlock(pcii_spin_t *s)
 }
 
 /* ---- little-endian helpers ---- */
+/* A small sysfs text file into @text, NUL-terminated: its length (0 for an
+ * empty file), or -1 with errno set. */
+static inline ssize_t pcii_read_text(const char *path, char *text, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, text, size - 1);
+	int e = errno;
+	close(fd);
+	if (n >= 0)
+		text[n] = '\0';
+	errno = e;
+	return n;
+}
+
+/* Where an MSI-X capability's table and PBA are, from its Message Control,
+ * Table Offset/BIR and PBA Offset/BIR registers. */
+typedef struct {
+	uint_t n;          /* table entries */
+	int bir[2];        /* BAR of the table, of the PBA */
+	uint64_t off[2];   /* their offsets in it */
+	uint64_t len[2];   /* their lengths: 16 per entry; a qword per 64 entries */
+} pcii_msix_layout_t;
+
+static inline pcii_msix_layout_t pcii_msix_layout(uint32_t ctrl, uint32_t table, uint32_t pba)
+{
+	pcii_msix_layout_t l;
+	l.n = (ctrl & 0x7FF) + 1;
+	l.bir[0] = (int)(table & 7);
+	l.bir[1] = (int)(pba & 7);
+	l.off[0] = table & ~7u;
+	l.off[1] = pba & ~7u;
+	l.len[0] = 16ull * l.n;
+	l.len[1] = (l.n + 63) / 64 * 8ull;
+	return l;
+}
+
 /* A backend's scan answer: a malloc()ed copy of the pcicap_backend_dev_t
  * found at @first, @first + @stride, ... (@n records of a backend's table). */
 static inline pci_err_t pcii_scan_copy(const void *first, size_t n, size_t stride,

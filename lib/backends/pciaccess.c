@@ -386,25 +386,12 @@ static pci_err_t pa_cfg_write(void *ctx, pci_bdf_t bdf, uint_t off, const void *
 
 /* The expansion ROM line (the 7th) of the sysfs "resource" file:
  * libpciaccess reports the ROM size but keeps its address private. */
-/* A small sysfs text file, NUL-terminated in @text: its length, or <= 0. */
-static ssize_t pa_read_text(const char *path, char *text, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, text, size - 1);
-	close(fd);
-	if (n > 0)
-		text[n] = '\0';
-	return n;
-}
-
 static void pa_read_rom_line(struct pa_dev *d)
 {
 	char p[PA_PATH_LEN + 16];
 	char text[1024];
 	snprintf(p, sizeof(p), "%s/resource", d->path);
-	if (pa_read_text(p, text, sizeof(text)) <= 0)
+	if (pcii_read_text(p, text, sizeof(text)) <= 0)
 		return;
 	const char *line = text;
 	for (int i = 0; i < PA_NBARS && line; i++) {
@@ -765,7 +752,7 @@ static pci_err_t pa_chassis_slot(void *ctx, pci_bdf_t bdf, pci_cs_t *cs)
 		char p[300];
 		char text[64];
 		snprintf(p, sizeof(p), PA_SYSFS_SLOTS "/%s/address", de->d_name);
-		if (pa_read_text(p, text, sizeof(text)) <= 0)
+		if (pcii_read_text(p, text, sizeof(text)) <= 0)
 			continue;
 		unsigned dom, bus, dev;
 		if (pa_parse_slot_addr(text, &dom, &bus, &dev) || dom != want_dom ||

@@ -233,20 +233,6 @@ static struct vf_dev *vf_find(struct vf_ctx *c, pci_bdf_t bdf)
 	return NULL;
 }
 
-/* A small sysfs text file into @buf (NUL-terminated): 0 or -1. */
-static int read_text(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
 /* The last component of the symlink @dir/@link into @buf: 0 or -1. */
 static int link_name(const char *dir, const char *link, char *buf, size_t size)
 {
@@ -923,7 +909,7 @@ static pci_err_t vf_bar_info(void *ctx, pci_bdf_t bdf, int bar, pci_ba_t *ba)
 		return PCI_ERR_EINVAL;
 	char path[VF_PATH], text[1024];
 	snprintf(path, sizeof(path), "%s/resource", d->dir);
-	if (read_text(path, text, sizeof(text)) != 0)
+	if (pcii_read_text(path, text, sizeof(text)) < 0)
 		return errno == ENOENT ? PCI_ERR_ENODEV : vf_errno(errno);
 	/* line i: BAR i, line 6: the expansion ROM ("start end flags") */
 	int line = bar < 0 ? 6 : bar;
@@ -1367,7 +1353,8 @@ static pci_err_t emu_setup(struct vf_dev *d)
 			    (err = cfg_get(d, off + 4, 4, &t)) != PCI_ERR_OK ||
 			    (err = cfg_get(d, off + 8, 4, &p)) != PCI_ERR_OK)
 				break;
-			uint_t n = (ctrl & 0x7FF) + 1;
+			pcii_msix_layout_t l = pcii_msix_layout(ctrl, t, p);
+			uint_t n = l.n;
 			d->tbl = malloc(16u * n);
 			d->pba = calloc((n + 63) / 64, 8);
 			if (!d->tbl || !d->pba) {
@@ -1380,11 +1367,11 @@ static pci_err_t emu_setup(struct vf_dev *d)
 			}
 			d->msix_off = off;
 			d->msix_n = n;
-			d->tbir = (int)(t & 7);
-			d->toff = t & ~7u;
-			d->pbir = (int)(p & 7);
-			d->poff = p & ~7u;
-			d->plen = (n + 63) / 64 * 8;
+			d->tbir = l.bir[0];
+			d->toff = l.off[0];
+			d->pbir = l.bir[1];
+			d->poff = l.off[1];
+			d->plen = l.len[1];
 		}
 		off = (hdr >> 8) & 0xFC;
 	}
