@@ -417,6 +417,23 @@ static pci_devhdl_t att(pci_bdf_t bdf, pci_attachFlags_t flags)
 	return h;
 }
 
+/* The NIC attached as owner with its MSI-X capability at the defaults. */
+static pci_devhdl_t nic_msix_open(pci_cap_t *cap)
+{
+	pci_devhdl_t h = att(NIC, OWNER);
+	*cap = get_cap(NIC, CAPID_MSIX);
+	msix_defaults(h, *cap);
+	return h;
+}
+
+/* Disable @cap, detach @h, free @cap: each must succeed. */
+static void disable_detach(pci_devhdl_t h, pci_cap_t cap)
+{
+	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
+	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
+	free(cap);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -933,9 +950,7 @@ static void t_msi_synthetic_irqs(void **s)
 	assert_true(fake_fire(PVM_N, FAKE_IRQ_MSI, 1));
 	expect_delivery(fd[1], 1);
 	assert_int_equal(drain(fd[0]), 0);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 static void t_msi_count_platform_limit(void **s)
@@ -964,9 +979,7 @@ static void t_msi_count_platform_limit(void **s)
 		assert_int_equal(irq[v], fake_irq_number(PVM_N, FAKE_IRQ_MSI, v));
 	/* the kernel programmed 4 messages (MME = 2) and enabled MSI */
 	assert_int_equal(fake_cfg_peek32(PVM_N, 0x50) >> 16 & 0x71, 0x21);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 static void t_msi_count_vfio_limit(void **s)
@@ -986,9 +999,7 @@ static void t_msi_count_vfio_limit(void **s)
 	assert_int_equal(fake_log_count("ioctl:SET_IRQS(1,2)"), 1);
 	assert_int_equal(nirqs(h), 2);
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, cap), PCI_ERR_EALREADY);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 static void t_msi_set_irqs_failure(void **s)
@@ -1048,9 +1059,7 @@ static void t_msi_disable_refused(void **s)
 	assert_int_equal(fake_irq_fds(EDU_N, FAKE_IRQ_MSI, kfd, 1), 0);
 	assert_int_equal(nirqs(h), 0);
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 /* MSI with per-vector masking: @isr picks the _isr entry points. */
@@ -1123,9 +1132,7 @@ static void msi_masking(bool isr)
 #undef PEND_OF
 #undef UNMASK_E
 #undef MASK_E
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 static void t_msi_per_vector_mask(void **s)
@@ -1145,9 +1152,8 @@ static void t_msi_per_vector_mask_isr(void **s)
 static void t_msix_enable_all_masked(void **s)
 {
 	(void)s;
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	assert_int_equal(cap_msix_get_nirq(cap), 5);
 	int before = count_fds();
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, cap), PCI_ERR_OK);
@@ -1224,17 +1230,14 @@ static void t_msix_enable_all_masked(void **s)
 	assert_true(fake_fire(NIC_N, FAKE_IRQ_MSIX, 4));
 	assert_true(WAIT_UNTIL(PBA0(pba) == 0x10));
 	assert_false(readable(fd[4], 0));
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 static void t_msix_shared_and_unused_entries(void **s)
 {
 	(void)s;
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	assert_int_equal(cap_msix_set_nirq(h, cap, 3), PCI_ERR_OK);
 	static const int_t disp[5] = {0, 0, 1, -1, 2};
 	for (uint_t e = 0; e < 5; e++)
@@ -1286,9 +1289,8 @@ static void t_msix_shared_and_unused_entries(void **s)
 /* MSI-X Function Mask: @isr picks the _isr entry points. */
 static void msix_function_mask(bool isr)
 {
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, cap), PCI_ERR_OK);
 	pci_irq_t irq[5];
 	int fd[5];
@@ -1343,9 +1345,7 @@ static void msix_function_mask(bool isr)
 	assert_false(readable(fd[2], 0));
 	assert_int_equal(cap_msix_unmask_irq_entry(h, cap, 2), PCI_ERR_OK);
 	expect_delivery(fd[2], 1);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 static void t_msix_function_mask(void **s)
@@ -1363,9 +1363,8 @@ static void t_msix_function_mask_isr(void **s)
 static void t_msix_entry_mask_isr(void **s)
 {
 	(void)s;
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, cap), PCI_ERR_OK);
 	pci_irq_t irq[5];
 	int fd[5];
@@ -1385,9 +1384,7 @@ static void t_msix_entry_mask_isr(void **s)
 	assert_int_equal(cap_msix_unmask_irq_entry_isr(h, cap, 4), PCI_ERR_OK);
 	expect_delivery(fd[4], 1);
 	assert_int_equal(cap_msix_mask_irq_entry_isr(h, cap, 5), PCI_ERR_EINVAL);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 static void t_msix_platform_limit(void **s)
@@ -1424,18 +1421,15 @@ static void t_msix_platform_limit(void **s)
 	/* the 82576's MSI has per-vector masking: refused while MSI-X is on */
 	pci_cap_t msi = get_cap(I576, CAPID_MSI);
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, msi), PCI_ERR_MSIX_ENABLED);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 	free(msi);
 }
 
 static void t_msix_set_irqs_failure(void **s)
 {
 	(void)s;
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	int before = count_fds();
 	/* an entry unmasked before enable must be masked again after a failure */
 	fake_inject(FK_SET_IRQS_MSIX, EINVAL, 1);
@@ -1453,9 +1447,7 @@ static void t_msix_set_irqs_failure(void **s)
 	assert_int_not_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
 	assert_true(pci_device_cfg_cap_isenabled(h, cap));
 	assert_int_equal(nirqs(h), 5);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 static void t_msi_msix_exclusive(void **s)
@@ -1490,9 +1482,8 @@ static void t_detach_releases_enabled(void **s)
 {
 	(void)s;
 	int before = count_fds();
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, cap), PCI_ERR_OK);
 	fake_log_clear();
 	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
@@ -1508,9 +1499,8 @@ static void t_detach_when_disable_refused(void **s)
 {
 	(void)s;
 	int before = count_fds();
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, cap), PCI_ERR_OK);
 	/* the module's disable and its forget are refused: the close ends it */
 	fake_inject(FK_SET_IRQS_OFF, EIO, 2);
@@ -1542,9 +1532,8 @@ static int free_below(int lim)
 static void t_enable_out_of_fds(void **s)
 {
 	(void)s;
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	struct rlimit old;
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	/* 5 slots and 5 kernel vectors need 10 eventfds: run out at the
@@ -1606,9 +1595,7 @@ static void t_msix_bar_mappable_whole(void **s)
 	assert_int_equal(t[0], 0x77);
 	static const uint8_t z = 0;
 	fake_bar_poke(NIC_N, 3, 0x100, &z, 1);
-	assert_int_equal(pci_device_cfg_cap_disable(h, MAND, cap), PCI_ERR_OK);
-	assert_int_equal(pci_device_detach(h), PCI_ERR_OK);
-	free(cap);
+	disable_detach(h, cap);
 }
 
 /* Messages and unmasks racing: no message is lost for good. */
@@ -2065,9 +2052,8 @@ static void t_dma_noiommu_enotsup(void **s)
 static void t_reset_through_vfio(void **s)
 {
 	(void)s;
-	pci_devhdl_t h = att(NIC, OWNER);
-	pci_cap_t cap = get_cap(NIC, CAPID_MSIX);
-	msix_defaults(h, cap);
+	pci_cap_t cap;
+	pci_devhdl_t h = nic_msix_open(&cap);
 	assert_int_equal(pci_device_cfg_cap_enable(h, MAND, cap), PCI_ERR_OK);
 	for (uint_t e = 0; e < 5; e++)
 		assert_int_equal(cap_msix_unmask_irq_entry(h, cap, e), PCI_ERR_OK);
